@@ -64,7 +64,12 @@ Command add_generate(CLI::App& app) {
   sub->fallthrough();  // `fastwan generate ... -v` works like `fastwan -v generate ...`
   auto f = std::make_shared<GenerateFlags>();
   OptionalFlags opt{sub};
-  sub->add_option("-p,--prompt", f->prompt, "The prompt (UTF-8)")->required();
+  sub->add_option("-p,--prompt", f->prompts, "The prompt (UTF-8); repeat for several videos")
+      ->allow_extra_args(false);
+  sub->add_option("--prompts-file", f->prompts_file,
+                  "Prompts, one per line (UTF-8); - reads stdin, a video per line as lines arrive");
+  sub->add_flag("--keep-text-encoder", f->keep_text_encoder,
+                "Keep the text encoder loaded between streamed prompts (costs its memory meanwhile)");
   sub->add_option("-n,--negative-prompt", f->negative_prompt, "Negative prompt (used with guidance only)");
   sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache")->required();
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");
@@ -98,15 +103,21 @@ Command add_generate(CLI::App& app) {
                           " (" + std::string(model_family_name(plan->family)) +
                           " defaults: " + plan->family_reason + ")");
             progress.note("settings: " + plan->describe());
-            auto result = text_to_video(*plan, progress);
+            const int fps = plan->output.options.fps;
+            auto print = [fps](const GenerateResult& r) {
+              std::printf("wrote %s (%lld frames, %lldx%lld, %d fps)\n", r.written.c_str(),
+                          static_cast<long long>(r.frames), static_cast<long long>(r.width),
+                          static_cast<long long>(r.height), fps);
+              std::fflush(stdout);
+            };
+            // One video: the times, then the file. Several: each file as it is written, then the times.
+            auto result = text_to_video(*plan, progress, plan->numbered_outputs ? print : VideoWritten());
             if (!result) {
               progress.abandon();
               return fail(result.error().message());
             }
             std::printf("time: %s\n", progress.summary().c_str());
-            std::printf("wrote %s (%lld frames, %lldx%lld, %d fps)\n", result->written.c_str(),
-                        static_cast<long long>(result->frames), static_cast<long long>(result->width),
-                        static_cast<long long>(result->height), plan->output.options.fps);
+            if (!plan->numbered_outputs) print(result->front());
             return 0;
           }};
 }

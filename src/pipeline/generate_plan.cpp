@@ -1,6 +1,9 @@
 #include "pipeline/generate_plan.h"
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "core/log.h"
@@ -90,7 +93,52 @@ Expected<SamplerConfig> sampler_config(const GenerateFlags& f, ModelFamily famil
   return c;
 }
 
+// A prompt per line; blank lines (and a Windows line end's '\r') are skipped.
+std::optional<std::string> prompt_of_line(std::string line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.find_first_not_of(" \t") == std::string::npos) return std::nullopt;
+  return line;
+}
+
+Status read_prompts(const GenerateFlags& f, GeneratePlan& p) {
+  p.prompts = f.prompts;
+  if (f.prompts_file == "-") {
+    p.prompt_stream = &std::cin;
+  } else if (!f.prompts_file.empty()) {
+    std::ifstream in(f.prompts_file);
+    if (!in || std::filesystem::is_directory(f.prompts_file))
+      return Error("--prompts-file " + f.prompts_file +
+                   ": cannot read it (expected a text file, one prompt " + "per line, or - for stdin)");
+    const size_t given = p.prompts.size();
+    for (std::string line; std::getline(in, line);)
+      if (auto prompt = prompt_of_line(line)) p.prompts.push_back(*prompt);
+    if (in.bad()) return Error("--prompts-file " + f.prompts_file + ": read error");
+    if (p.prompts.size() == given)
+      return Error("--prompts-file " + f.prompts_file + ": no prompts in it (expected one per line)");
+  }
+  if (p.prompts.empty() && !p.prompt_stream)
+    return Error("-p/--prompt: a prompt is required (or --prompts-file FILE, one per line)");
+  p.numbered_outputs = p.prompts.size() > 1 || p.prompt_stream;
+  p.keep_text_encoder = f.keep_text_encoder;
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::optional<std::string> next_streamed_prompt(std::istream& in) {
+  for (std::string line; std::getline(in, line);)
+    if (auto prompt = prompt_of_line(line)) return prompt;
+  return std::nullopt;
+}
+
+VideoOutput GeneratePlan::output_for(int n) const {
+  if (!numbered_outputs) return output;
+  VideoOutput o = output;
+  const std::filesystem::path path(o.options.path);
+  o.options.path =
+      (path.parent_path() / path.stem()).string() + "-" + std::to_string(n) + path.extension().string();
+  return o;
+}
 
 Shape GeneratePlan::latent_shape() const {
   return {1, model.dit.in_channels, (frames - 1) / kTimeScale + 1, height / kSpaceScale, width / kSpaceScale};
@@ -135,7 +183,7 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   FW_RETURN_IF_ERROR(check_numbers(f));
 
   GeneratePlan p;
-  p.prompt = f.prompt;
+  FW_RETURN_IF_ERROR(read_prompts(f, p));
   p.negative_prompt = f.negative_prompt;
   FW_ASSIGN_OR_RETURN(p.model, locate_model_folder(f.model, f.base));
   const FamilyGuess guess = detect_model_family(p.model.name, p.model.pipeline_class);
@@ -169,6 +217,9 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
 
   FW_ASSIGN_OR_RETURN(p.output, check_video_output({f.output, format, f.fps.value_or(d.fps),
                                                     f.crf.value_or(VideoOutputOptions().crf)}));
+  if (p.numbered_outputs && p.output.format == VideoFormat::png)
+    return Error("-o " + f.output + ": PNG frames take one prompt; for several give a file such as out.mp4 " +
+                 "(written as out-1.mp4, out-2.mp4, ...)");
   FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
   return p;
 }

@@ -3,6 +3,7 @@
 // path, the model's folders and files, the device.
 #pragma once
 
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,10 @@ namespace fastwan {
 constexpr uint64_t kDefaultSeed = 1024;
 
 struct GenerateFlags {
-  std::string prompt, negative_prompt;
+  std::vector<std::string> prompts;  // -p, repeatable
+  std::string prompts_file;          // --prompts-file: one prompt per line; "-" reads stdin as lines arrive
+  bool keep_text_encoder = false;
+  std::string negative_prompt;
   std::string model, base, taehv;
   std::optional<int> width, height, frames, fps, steps, crf;
   std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps;
@@ -29,7 +33,15 @@ struct GenerateFlags {
 };
 
 struct GeneratePlan {
-  std::string prompt, negative_prompt;
+  // The prompts in order: the -p list and a regular --prompts-file's lines, then (--prompts-file -) each line
+  // of `prompt_stream` as it arrives. Every prompt gets the same seed and settings.
+  std::vector<std::string> prompts;
+  std::istream* prompt_stream = nullptr;  // not owned
+  // Several videos (more than one prompt, or a stream): out.mp4 becomes out-1.mp4, out-2.mp4, ...
+  bool numbered_outputs = false;
+  // Keep the text encoder loaded while more prompts may come (a stream) instead of loading it per line.
+  bool keep_text_encoder = false;
+  std::string negative_prompt;
   ModelFolder model;
   ModelFamily family = ModelFamily::wan21;
   std::string family_reason;
@@ -44,9 +56,14 @@ struct GeneratePlan {
 
   // [1, C, (frames - 1) / 4 + 1, height / 8, width / 8]: the Wan VAE's 4x time and 8x space compression.
   Shape latent_shape() const;
+  // The output of the n-th video (1-based): `output`, numbered when numbered_outputs.
+  VideoOutput output_for(int n) const;
   std::string describe() const;  // one line: sampler, steps, guidance, seed, size
 };
 
 Expected<GeneratePlan> plan_generation(const GenerateFlags& flags);
+
+// The next prompt of a --prompts-file stream (blank lines skipped); nullopt at its end. Blocks on a pipe.
+std::optional<std::string> next_streamed_prompt(std::istream& in);
 
 }  // namespace fastwan

@@ -8,30 +8,70 @@ struct Prompts {
   std::optional<PromptEmbedding> negative;  // only with guidance
 };
 
-// The text encoder lives only inside this function: released before the DiT is loaded. Loading and encoding
-// are timed apart (loading reads gigabytes from disk; encoding is what a cached model costs).
-Expected<Prompts> encode_prompts(const GeneratePlan& plan, const Backend& backend, Progress& progress) {
-  progress.begin("text encoder load");
-  FW_ASSIGN_OR_RETURN(std::unique_ptr<TextEncoderStage> encoder, backend.load_text_encoder(plan.model));
-  progress.end();
+// The models of a run. Each is loaded when first needed and released as soon as no prompt still to come needs
+// it, so that one large model is resident at a time for a single prompt.
+struct Models {
+  std::unique_ptr<TextEncoderStage> text;
+  std::unique_ptr<Denoiser> dit;
+  std::unique_ptr<VideoDecoder> decoder;
+};
+
+// The prompts in order: the plan's list at once, then a stream's lines one by one as they arrive.
+class PromptQueue {
+ public:
+  explicit PromptQueue(const GeneratePlan& plan) : plan_(plan) {}
+  // The prompts to be had now; empty at the end.
+  std::vector<std::string> next() {
+    if (!listed_) {
+      listed_ = true;
+      if (!plan_.prompts.empty()) return plan_.prompts;
+    }
+    if (!plan_.prompt_stream) return {};
+    if (auto prompt = next_streamed_prompt(*plan_.prompt_stream)) return {*prompt};
+    return {};
+  }
+  // No prompt can come after those handed out (a stream's end is only known when reading past it).
+  bool finished() const { return listed_ && !plan_.prompt_stream; }
+
+ private:
+  const GeneratePlan& plan_;
+  bool listed_ = false;
+};
+
+// Loading and encoding are timed apart (loading reads gigabytes from disk; encoding is what a cached model
+// costs).
+Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, const Backend& backend,
+                                              Models& models, const std::vector<std::string>& texts,
+                                              Progress& progress) {
+  if (!models.text) {
+    progress.begin("text encoder load");
+    FW_ASSIGN_OR_RETURN(models.text, backend.load_text_encoder(plan.model));
+    progress.end();
+  }
   progress.begin("text");
-  Prompts p;
-  FW_ASSIGN_OR_RETURN(p.positive, encoder->encode(plan.prompt));
-  if (plan.sampler.cfg_scale != 1.0) {
-    auto negative = encoder->encode(plan.negative_prompt);
+  std::vector<Prompts> out(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    FW_ASSIGN_OR_RETURN(out[i].positive, models.text->encode(texts[i]));
+    if (plan.sampler.cfg_scale == 1.0) continue;
+    if (i > 0) {
+      out[i].negative = out[0].negative;  // the same negative prompt for all
+      continue;
+    }
+    auto negative = models.text->encode(plan.negative_prompt);
     if (!negative) return negative.error().with_context("negative prompt");
-    p.negative = std::move(*negative);
+    out[i].negative = std::move(*negative);
   }
   progress.end();
-  return p;
+  return out;
 }
 
-// Runs the sampler loop; the DiT is released when this returns.
-Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, const Prompts& prompts,
-                         Progress& progress) {
-  progress.begin("transformer load");
-  FW_ASSIGN_OR_RETURN(std::unique_ptr<Denoiser> denoiser, backend.load_denoiser(plan.model));
-  progress.end();
+Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, Models& models,
+                         const Prompts& prompts, Progress& progress) {
+  if (!models.dit) {
+    progress.begin("transformer load");
+    FW_ASSIGN_OR_RETURN(models.dit, backend.load_denoiser(plan.model));
+    progress.end();
+  }
 
   const Shape shape = plan.latent_shape();
   DenoiseRequest request;
@@ -39,7 +79,7 @@ Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, const
   request.negative = prompts.negative ? &*prompts.negative : nullptr;
   request.cfg_scale = plan.sampler.cfg_scale;
   request.latent_shape = shape;
-  FW_ASSIGN_OR_RETURN(VelocityFn velocity, denoiser->velocity(request));
+  FW_ASSIGN_OR_RETURN(VelocityFn velocity, models.dit->velocity(request));
   VelocityFn reported = [&](const Tensor& x, const SamplerStep& step) -> Expected<Tensor> {
     auto v = velocity(x, step);
     if (v) progress.advance(step.index + 1);
@@ -58,11 +98,14 @@ Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, const
   return latents;
 }
 
-Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend, const Tensor& latents,
-                                Progress& progress) {
-  progress.begin("decoder load");
-  FW_ASSIGN_OR_RETURN(std::unique_ptr<VideoDecoder> decoder, backend.load_decoder(plan.model, plan.decoder));
-  progress.end();
+Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend, Models& models,
+                                const Tensor& latents, const VideoOutput& output, Progress& progress) {
+  if (!models.decoder) {
+    progress.begin("decoder load");
+    FW_ASSIGN_OR_RETURN(models.decoder, backend.load_decoder(plan.model, plan.decoder));
+    progress.end();
+  }
+  const VideoDecoder* decoder = models.decoder.get();
   // The latent shape was planned with Wan's 4x/8x compression; a decoder that disagrees is refused before
   // the output file is created.
   if (decoder->latent_channels() != latents.dim(1) || decoder->frames_for(latents.dim(2)) != plan.frames ||
@@ -72,20 +115,42 @@ Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend
                  std::to_string(plan.frames) + " frames of " + std::to_string(plan.width) + "x" +
                  std::to_string(plan.height));
   progress.begin("decode+write", plan.frames, "frame");
-  FW_ASSIGN_OR_RETURN(DecodeResult r,
-                      write_decoded_video(*decoder, latents, plan.output,
-                                          [&](int64_t done, int64_t) { progress.advance(done); }));
+  FW_ASSIGN_OR_RETURN(
+      DecodeResult r,
+      write_decoded_video(*decoder, latents, output, [&](int64_t done, int64_t) { progress.advance(done); }));
   progress.end();
   return GenerateResult{r.written, r.frames, r.width, r.height};
 }
 
 }  // namespace
 
-Expected<GenerateResult> text_to_video(const GeneratePlan& plan, Progress& progress) {
+Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Progress& progress,
+                                                    const VideoWritten& written) {
   const Backend& backend = plan.device.backend;
-  FW_ASSIGN_OR_RETURN(Prompts prompts, encode_prompts(plan, backend, progress));
-  FW_ASSIGN_OR_RETURN(Tensor latents, denoise(plan, backend, prompts, progress));
-  return decode(plan, backend, latents, progress);
+  PromptQueue queue(plan);
+  Models models;
+  std::vector<GenerateResult> results;
+  for (std::vector<std::string> texts = queue.next(); !texts.empty(); texts = queue.next()) {
+    FW_ASSIGN_OR_RETURN(std::vector<Prompts> prompts, encode_prompts(plan, backend, models, texts, progress));
+    if (queue.finished() || !plan.keep_text_encoder) models.text.reset();  // before the DiT needs the memory
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      const int n = static_cast<int>(results.size()) + 1;
+      if (plan.numbered_outputs) progress.note("video " + std::to_string(n) + ": " + texts[i]);
+      // With several videos an error names the one that failed (those before it are written).
+      auto tagged = [&](const Error& e) {
+        return plan.numbered_outputs ? e.with_context("video " + std::to_string(n)) : e;
+      };
+      auto latents = denoise(plan, backend, models, prompts[i], progress);
+      if (!latents) return tagged(latents.error());
+      if (queue.finished() && i + 1 == prompts.size()) models.dit.reset();  // before the decoder is loaded
+      auto result = decode(plan, backend, models, *latents, plan.output_for(n), progress);
+      if (!result) return tagged(result.error());
+      if (written) written(*result);
+      results.push_back(std::move(*result));
+    }
+  }
+  if (results.empty()) return Error("--prompts-file -: no prompts on stdin (expected one per line)");
+  return results;
 }
 
 }  // namespace fastwan

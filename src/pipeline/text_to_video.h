@@ -5,7 +5,14 @@
 // One large model is resident at a time: the text encoder is loaded, encodes and is released before the DiT
 // is loaded; the DiT is released before the decoder is loaded. The output file appears only when every frame
 // is written (video/frame_sink.h).
+//
+// Several prompts: the listed ones are encoded together, then each is denoised and decoded in turn with the
+// DiT and the decoder staying loaded until the last. Streamed prompts (--prompts-file -) are encoded as each
+// line arrives: the text encoder is loaded for each unless keep_text_encoder keeps it between lines.
 #pragma once
+
+#include <functional>
+#include <vector>
 
 #include "core/progress.h"
 #include "pipeline/generate_plan.h"
@@ -17,8 +24,12 @@ struct GenerateResult {
   int64_t frames = 0, width = 0, height = 0;
 };
 
-// Stages reported to `progress`: "text", "transformer" (loading), "denoise" (one unit per step),
-// "decode+write" (one unit per frame).
-Expected<GenerateResult> text_to_video(const GeneratePlan& plan, Progress& progress);
+// Called as each video is written.
+using VideoWritten = std::function<void(const GenerateResult&)>;
+
+// Stages reported to `progress`: "text encoder load", "text", "transformer load", "denoise" (one unit per
+// step), "decoder load", "decode+write" (one unit per frame); the loads only when a model is loaded.
+Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Progress& progress,
+                                                    const VideoWritten& written = nullptr);
 
 }  // namespace fastwan

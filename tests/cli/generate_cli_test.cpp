@@ -190,6 +190,49 @@ TEST_F(GenerateCli, AHuggingFaceIdIsFoundInTheCache) {
           "); download it with `huggingface-cli download Org/Other`");
 }
 
+// Several prompts: -p repeated, a prompts file, or lines on stdin; a numbered file each, the same seed for
+// all.
+TEST_F(GenerateCli, SeveralPromptsWriteANumberedVideoEach) {
+  test::TempDir out;
+  const std::string dmd = " --model " + model() + " -W 64 -H 48 --frames 9 --sampler dmd --decoder taehv -o ";
+  auto listed = run_command(fastwan_bin() + " generate -p 'a curious raccoon' -p 'a red fox'" + dmd +
+                            out.file("list.y4m"));
+  ASSERT_EQ(listed.status, 0) << listed.output;
+  EXPECT_TRUE(
+      std::regex_search(listed.output, std::regex("^wrote " + out.file("list-1.y4m") +
+                                                  " \\(9 frames, 64x48, 16 fps\\)\n"
+                                                  "wrote " +
+                                                  out.file("list-2.y4m") +
+                                                  " \\(9 frames, 64x48, 16 fps\\)\n"
+                                                  "time: text encoder load [0-9.]+ s, text [0-9.]+ s, ")))
+      << listed.output;
+  // The first video is the single-prompt run's; the second prompt gives other frames.
+  auto single = run_command(generate("--sampler dmd --decoder taehv -o " + out.file("single.y4m")));
+  ASSERT_EQ(single.status, 0) << single.output;
+  const std::string first = test::read_file(out.file("list-1.y4m"));
+  EXPECT_TRUE(first == test::read_file(out.file("single.y4m")));
+  EXPECT_FALSE(first == test::read_file(out.file("list-2.y4m")));
+
+  test::write_file(out.file("prompts.txt"), "a curious raccoon\n\na red fox\n");
+  auto file = run_command(fastwan_bin() + " generate --prompts-file " + out.file("prompts.txt") + dmd +
+                          out.file("file.y4m"));
+  ASSERT_EQ(file.status, 0) << file.output;
+  EXPECT_TRUE(test::read_file(out.file("file-2.y4m")) == test::read_file(out.file("list-2.y4m")));
+
+  for (const std::string keep : {"", " --keep-text-encoder"}) {
+    auto piped = run_command("printf 'a curious raccoon\\na red fox\\n' | " + fastwan_bin() +
+                             " generate --prompts-file -" + keep + dmd + out.file("piped.y4m"));
+    ASSERT_EQ(piped.status, 0) << piped.output;
+    // Without --keep-text-encoder the text encoder is loaded for each line.
+    size_t loads = 0;
+    for (size_t at = piped.output.find("text encoder load"); at != std::string::npos;
+         at = piped.output.find("text encoder load", at + 1))
+      ++loads;
+    EXPECT_EQ(loads, keep.empty() ? 2u : 1u) << piped.output;
+    EXPECT_TRUE(test::read_file(out.file("piped-2.y4m")) == test::read_file(out.file("list-2.y4m")));
+  }
+}
+
 TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
   test::TempDir out;
   const std::string y4m = " -o " + out.file("out.y4m");
@@ -245,9 +288,17 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
   expect_one_line_error(run_command(generate("--device cuda" + y4m)), "--device cuda: ");
   expect_one_line_error(run_command(fastwan_bin() + " generate -p x --model " + out.file("none") + y4m),
                         "--model " + out.file("none") + ": no such folder");
-  auto no_prompt = run_command(fastwan_bin() + " generate --model " + model() + y4m);
-  EXPECT_NE(no_prompt.status, 0);
-  EXPECT_NE(no_prompt.output.find("--prompt"), std::string::npos) << no_prompt.output;
+  expect_one_line_error(run_command(fastwan_bin() + " generate --model " + model() + y4m),
+                        "-p/--prompt: a prompt is required (or --prompts-file FILE, one per line)");
+  expect_one_line_error(run_command(fastwan_bin() + " generate -p x -p y --model " + model() + " -o " +
+                                    out.file("frames") + "/"),
+                        "PNG frames take one prompt; for several give a file such as out.mp4");
+  expect_one_line_error(run_command(fastwan_bin() + " generate --model " + model() + " --prompts-file " +
+                                    out.file("none.txt") + y4m),
+                        "--prompts-file " + out.file("none.txt") + ": cannot read it");
+  expect_one_line_error(run_command("printf '\\n' | " + fastwan_bin() + " generate --model " + model() +
+                                    " --prompts-file - -W 16 -H 16 --frames 1" + y4m),
+                        "--prompts-file -: no prompts on stdin (expected one per line)");
   EXPECT_EQ(entries(out.path()), 0u) << "a failed run left a file behind";
 }
 

@@ -3,6 +3,7 @@
 // reporter.
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "common/test_util.h"
 #include "core/progress.h"
@@ -109,7 +110,7 @@ Backend fake_backend(Events& e) {
 
 GeneratePlan fake_plan(const Backend& backend, const std::string& out, double cfg) {
   GeneratePlan p;
-  p.prompt = "a";
+  p.prompts = {"a"};
   p.model.dit.in_channels = 16;
   p.width = 32;
   p.height = 16;
@@ -127,7 +128,10 @@ TEST(TextToVideo, StagesLoadOneAtATime) {
   Events e;
   const GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 1.0);
   Progress progress(Progress::Mode::quiet);
-  ASSERT_OK_AND_ASSIGN(GenerateResult r, text_to_video(plan, progress));
+  ASSERT_OK_AND_ASSIGN(std::vector<GenerateResult> results, text_to_video(plan, progress));
+  ASSERT_EQ(results.size(), 1u);
+  const GenerateResult& r = results[0];
+  EXPECT_EQ(r.written, dir.file("out.y4m"));
   EXPECT_EQ(r.frames, 5);
   EXPECT_EQ(r.width, 32);
   EXPECT_EQ(r.height, 16);
@@ -184,6 +188,81 @@ TEST(TextToVideo, ADecoderThatDisagreesIsRefusedBeforeTheFileIsCreated) {
   EXPECT_EQ(r.error().message(),
             "decoder fake does not turn latents f32[1, 16, 2, 2, 4] into 5 frames of 32x16");
   EXPECT_FALSE(fs::exists(dir.file("out.y4m")));
+}
+
+TEST(TextToVideo, ListedPromptsAreEncodedTogetherAndTheDitStaysForTheNext) {
+  test::TempDir dir;
+  Events e;
+  GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 3.0);
+  plan.prompts = {"a", "b"};
+  plan.numbered_outputs = true;
+  Progress progress(Progress::Mode::quiet);
+  std::vector<std::string> written;
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<GenerateResult> results,
+      text_to_video(plan, progress, [&](const GenerateResult& r) { written.push_back(r.written); }));
+  EXPECT_EQ(written, (std::vector<std::string>{dir.file("out-1.y4m"), dir.file("out-2.y4m")}));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[1].written, dir.file("out-2.y4m"));
+  const std::string bind = "bind [1, 16, 2, 2, 4] with negative";
+  const Events steps = {"dit step 0 k 1", "dit step 0 k 0", "dit step 1 k 1", "dit step 1 k 0"};
+  Events expected = {"load text", "encode 'a'", "encode ''", "encode 'b'", "release text", "load dit", bind};
+  expected.insert(expected.end(), steps.begin(), steps.end());
+  expected.insert(expected.end(), {"load decoder", "decode f32[1, 16, 2, 2, 4]", bind});
+  expected.insert(expected.end(), steps.begin(), steps.end());
+  expected.insert(expected.end(), {"release dit", "decode f32[1, 16, 2, 2, 4]"});
+  EXPECT_EQ(e, expected);
+  EXPECT_TRUE(fs::exists(dir.file("out-1.y4m")));
+  EXPECT_TRUE(fs::exists(dir.file("out-2.y4m")));
+  EXPECT_FALSE(fs::exists(dir.file("out.y4m")));
+}
+
+// Streamed prompts: the text encoder is loaded per line, or once with keep_text_encoder; blank lines are
+// skipped; the DiT stays until the stream ends.
+TEST(TextToVideo, StreamedPromptsLoadTheTextEncoderPerLineUnlessKept) {
+  for (const bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "kept" : "per line");
+    test::TempDir dir;
+    Events e;
+    GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 1.0);
+    std::istringstream lines("a\n\n  \r\nb c\r\n");
+    plan.prompts = {};
+    plan.prompt_stream = &lines;
+    plan.numbered_outputs = true;
+    plan.keep_text_encoder = keep;
+    Progress progress(Progress::Mode::quiet);
+    ASSERT_OK_AND_ASSIGN(std::vector<GenerateResult> results, text_to_video(plan, progress));
+    EXPECT_EQ(results.size(), 2u);
+    Events expected = {"load text", "encode 'a'"};
+    if (!keep) expected.push_back("release text");
+    expected.insert(expected.end(), {"load dit", "bind [1, 16, 2, 2, 4]", "dit step 0 k 1", "dit step 1 k 1",
+                                     "load decoder", "decode f32[1, 16, 2, 2, 4]"});
+    if (!keep) expected.push_back("load text");
+    expected.push_back("encode 'b c'");
+    if (!keep) expected.push_back("release text");
+    expected.insert(expected.end(), {"bind [1, 16, 2, 2, 4]", "dit step 0 k 1", "dit step 1 k 1",
+                                     "decode f32[1, 16, 2, 2, 4]", "release dit"});
+    if (keep) expected.push_back("release text");
+    EXPECT_EQ(e, expected);
+    EXPECT_TRUE(fs::exists(dir.file("out-2.y4m")));
+
+    std::istringstream blank("\n\n");
+    plan.prompt_stream = &blank;
+    auto none = text_to_video(plan, progress);
+    ASSERT_FALSE(none.ok());
+    EXPECT_EQ(none.error().message(), "--prompts-file -: no prompts on stdin (expected one per line)");
+  }
+}
+
+TEST(GeneratePlan, SeveralVideosAreNumberedBeforeTheExtension) {
+  GeneratePlan plan;
+  plan.output.options.path = "clips/out.mp4";
+  EXPECT_EQ(plan.output_for(1).options.path, "clips/out.mp4");
+  plan.numbered_outputs = true;
+  EXPECT_EQ(plan.output_for(1).options.path, "clips/out-1.mp4");
+  EXPECT_EQ(plan.output_for(12).options.path, "clips/out-12.mp4");
+  plan.output.options.path = "video";
+  EXPECT_EQ(plan.output_for(2).options.path, "video-2");
 }
 
 TEST(Devices, TheDefaultIsCudaOnlyWithABackendAndAGpu) {
