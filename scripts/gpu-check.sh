@@ -49,7 +49,7 @@ if want bench; then
   tail -14 "$out/kernel_bench.log"
   echo "== fastwan bench (synthetic real-size weights)"
   "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --json "$out/bench.json" >"$out/bench.log" 2>&1 || status=1
-  tail -12 "$out/bench.log"
+  tail -22 "$out/bench.log"
 fi
 
 if want e2e; then

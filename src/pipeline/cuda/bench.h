@@ -20,7 +20,7 @@ struct BenchOptions {
 struct BenchStage {
   std::string name;
   double ms = 0;       // median over runs
-  double peak_gb = 0;  // device memory in use at the stage's peak (all allocations)
+  double peak_gb = 0;  // device memory the stage holds while it runs (its weights and buffers)
   std::string note;
 };
 

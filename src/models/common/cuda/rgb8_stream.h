@@ -1,9 +1,12 @@
 // Decoded frames from the GPU to the writer: each chunk's frames are converted to uint8 on the device and
-// copied into one of two pinned host buffers; the previous chunk is handed to the writer while the GPU works
-// on the next one. The writer (an encoder) so runs on the CPU while later frames decode.
+// copied, on a copy stream, into one of two pinned host buffers; the previous chunk is handed to the writer
+// while the GPU decodes the next one. The writer (an encoder) so runs on the CPU while later frames decode,
+// and the copies overlap the decoder's kernels.
 #pragma once
 
 #include <cuda_runtime.h>
+
+#include <memory>
 
 #include "cuda/device.h"
 #include "models/common/video_decoder.h"
@@ -11,9 +14,33 @@
 
 namespace fastwan::cuda {
 
+// The buffers and streams of an Rgb8Stream, kept by a decoder across calls: pinning host memory costs about
+// as much as copying it, so it is done once.
+class Rgb8Staging {
+ public:
+  Rgb8Staging();
+  ~Rgb8Staging();
+  Rgb8Staging(const Rgb8Staging&) = delete;
+  Rgb8Staging& operator=(const Rgb8Staging&) = delete;
+
+ private:
+  friend class Rgb8Stream;
+  struct Slot {
+    uint8_t* host = nullptr;  // pinned: the frames, then the slot's NaN flag
+    size_t capacity = 0;
+    Tensor device;  // the same layout on the device
+    int count = 0;
+    int64_t frame_bytes = 0;
+    size_t flag_offset = 0;
+    cudaEvent_t converted = nullptr, copied = nullptr;
+  };
+  Slot slots_[2];
+  cudaStream_t copy_stream_ = nullptr;
+};
+
 class Rgb8Stream {
  public:
-  Rgb8Stream(const Rgb8Callback& emit, cudaStream_t stream);
+  Rgb8Stream(const Rgb8Callback& emit, cudaStream_t stream, Rgb8Staging& staging);
   ~Rgb8Stream();
   Rgb8Stream(const Rgb8Stream&) = delete;
   Rgb8Stream& operator=(const Rgb8Stream&) = delete;
@@ -25,22 +52,13 @@ class Rgb8Stream {
   Status finish();
 
  private:
-  struct Slot {
-    uint8_t* host = nullptr;
-    size_t capacity = 0;
-    Tensor device;
-    int count = 0;
-    int64_t frame_bytes = 0;
-    cudaEvent_t ready = nullptr;
-  };
-  Status flush(Slot& s);
+  Status flush(Rgb8Staging::Slot& s);
 
   Rgb8Callback emit_;
   cudaStream_t stream_;
-  Slot slots_[2];
+  Rgb8Staging& staging_;
   int next_ = 0;
   bool pending_ = false;
-  int* nan_flag_ = nullptr;
 };
 
 // The f32 path of VideoDecoder::decode for GPU decoders (tests compare it with the CPU reference): copies

@@ -204,7 +204,8 @@ Status TaehvDecoderCuda::decode(const Tensor& latents, const FrameCallback& emit
 }
 
 Status TaehvDecoderCuda::decode_rgb8(const Tensor& latents, const Rgb8Callback& emit) const {
-  Rgb8Stream out(emit, stream_);
+  if (!staging_) staging_ = std::make_shared<Rgb8Staging>();
+  Rgb8Stream out(emit, stream_, *staging_);
   FW_RETURN_IF_ERROR(run(latents, [&](const void* frames, int count, int64_t, int64_t h, int64_t w) {
     return out.push(frames, count, h, w, DType::f16, 1.0f, 0.0f);
   }));

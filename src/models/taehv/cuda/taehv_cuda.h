@@ -20,6 +20,8 @@
 
 namespace fastwan::cuda {
 
+class Rgb8Staging;
+
 struct TaehvConvGpu {
   Tensor weight;  // fp16 [out, k, k, in]
   Tensor bias;    // fp16 [out], undefined for bias-free convs
@@ -74,6 +76,7 @@ class TaehvDecoderCuda : public VideoDecoder {
   int chunk_ = 0;
   mutable size_t peak_bytes_ = 0;
   mutable std::shared_ptr<Arena> arena_;
+  mutable std::shared_ptr<Rgb8Staging> staging_;  // pinned frame buffers, kept across decodes
 };
 
 }  // namespace fastwan::cuda

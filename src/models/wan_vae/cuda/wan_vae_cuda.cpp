@@ -341,7 +341,8 @@ Status WanVaeDecoderCuda::decode(const Tensor& latents, const FrameCallback& emi
 }
 
 Status WanVaeDecoderCuda::decode_rgb8(const Tensor& latents, const Rgb8Callback& emit) const {
-  Rgb8Stream out(emit, stream_);
+  if (!staging_) staging_ = std::make_shared<Rgb8Staging>();
+  Rgb8Stream out(emit, stream_, *staging_);
   FW_RETURN_IF_ERROR(run(latents, [&](const void* frames, int count, int64_t h, int64_t w) {
     return out.push(frames, count, h, w, DType::bf16, 0.5f, 0.5f);
   }));

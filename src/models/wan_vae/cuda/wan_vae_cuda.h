@@ -19,6 +19,8 @@
 
 namespace fastwan::cuda {
 
+class Rgb8Staging;
+
 // Weights of a WanCausalConv3d (or a 2D conv: kt = 1); its cache belongs to the decoder's buffers.
 struct CausalConvGpu {
   Tensor weight;  // bf16 [out, kt, k, k, in]
@@ -84,6 +86,7 @@ class WanVaeDecoderCuda : public VideoDecoder {
   Tensor norm_out_;
   // Buffers per level (0: latent size .. 3: frame size): activations and scratch.
   mutable std::unique_ptr<Arena> arena_;
+  mutable std::shared_ptr<Rgb8Staging> staging_;  // pinned frame buffers, kept across decodes
   mutable int prepared_h_ = 0, prepared_w_ = 0;
   mutable std::map<const CausalConvGpu*, Tensor> caches_;  // [kt - 1, h, w, in] per causal conv
   mutable std::vector<Tensor> assembly_;                   // per level: [2 + frames, h, w, widest in]
