@@ -33,7 +33,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11's own errors (an unknown or missing flag) in the one-line form of every other error.
+    std::string help = "fastwan --help";
+    for (const CLI::App* sub : app.get_subcommands()) help = "fastwan " + sub->get_name() + " --help";
+    std::string message = e.what();
+    for (char& c : message)
+      if (c == '\n') c = ' ';
+    return fail(message + " (see " + help + ")");
   }
   if (verbose) fastwan::set_log_level(fastwan::LogLevel::debug);
 #ifdef FASTWAN_HAVE_CUDA
