@@ -1,12 +1,12 @@
 // FlashAttention-3-style forward kernel for head_dim 128 on sm_90a.
 //
 // One CTA computes a 128-row query tile of one head. Warpgroup 0 is the producer: one thread issues TMA
-// loads of Q (once) and of K / V^T tiles (128 keys each) into a 2-stage ring. Warpgroups 1 and 2 are
-// consumers, 64 query rows each: S = Q.K^T with wgmma from shared memory, online softmax in fp32 registers,
-// then O += P.V with P taken straight from registers (the S accumulator layout is the A-fragment layout).
-// The two consumer warpgroups interleave on their own: one's softmax runs while the other's GEMMs do.
-// (FA3's intra-warpgroup pipelining, ping-pong and QK-issue staggering were measured no faster here:
-// docs/performance.md.)
+// loads of Q (once) and of K / V^T tiles (128 keys each) into a 2-stage ring, K and V with their own
+// full/empty barriers so that K_{j+1} streams in as soon as S_{j-1} is done, not only after P_{j-1}.V_{j-1}.
+// Warpgroups 1 and 2 are consumers, 64 query rows each: S = Q.K^T with wgmma from shared memory, online
+// softmax in fp32 registers, then O += P.V with P taken straight from registers (the S accumulator layout is
+// the A-fragment layout). The consumer loop is software-pipelined (FA3's intra-warpgroup overlap); the two
+// warpgroups otherwise interleave on their own (explicit ping-pong measured slower: docs/performance.md).
 // Tiles are stored as two 64-column halves with the 128-byte swizzle that TMA writes and wgmma reads.
 #include <cuda_bf16.h>
 
@@ -37,7 +37,8 @@ struct SharedStorage {
   uint64_t q_full;
   uint64_t k_full[kStages];
   uint64_t v_full[kStages];
-  uint64_t empty[kStages];
+  uint64_t k_empty[kStages];
+  uint64_t v_empty[kStages];
 };
 
 struct KernelArgs {
@@ -166,7 +167,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int i = 0; i < kStages; ++i) {
       mbarrier_init(&s.k_full[i], 1);
       mbarrier_init(&s.v_full[i], 1);
-      mbarrier_init(&s.empty[i], 2 * 4);  // every consumer warp releases the stage
+      mbarrier_init(&s.k_empty[i], 2 * 4);  // every consumer warp releases the stage
+      mbarrier_init(&s.v_empty[i], 2 * 4);
     }
     fence_barrier_init();
   }
@@ -186,11 +188,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       for (int j = 0; j < n_blocks; ++j) {
         const int stage = j % kStages;
         const uint32_t round = j / kStages;
-        if (j >= kStages) mbarrier_wait(&s.empty[stage], (round & 1) ^ 1);
         const int k0 = j * kBlockN;
+        if (j >= kStages) mbarrier_wait(&s.k_empty[stage], (round & 1) ^ 1);
         mbarrier_arrive_expect_tx(&s.k_full[stage], kTileBytes);
         tma_load_3d(s.k[stage][0], &tm_k, &s.k_full[stage], 0, k0, head);
         tma_load_3d(s.k[stage][1], &tm_k, &s.k_full[stage], 64, k0, head);
+        if (j >= kStages) mbarrier_wait(&s.v_empty[stage], (round & 1) ^ 1);
         mbarrier_arrive_expect_tx(&s.v_full[stage], kTileBytes);
         tma_load_3d(s.vt[stage][0], &tm_vt, &s.v_full[stage], k0, 0, head);
         tma_load_3d(s.vt[stage][1], &tm_vt, &s.v_full[stage], k0 + 64, 0, head);
@@ -211,31 +214,54 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
   for (int i = 0; i < 64; ++i) o[i] = 0.0f;
   OnlineSoftmax sm;
-  uint32_t p[32];
+  uint32_t p[32];  // P of the block whose P.V product is issued next
   float sc[64];
+  auto softmax = [&](int j) {
+    const int valid = args.seq_kv - j * kBlockN;
+    return valid >= kBlockN ? sm.update<false>(sc, args.scale_log2, valid, col_in_chunk)
+                            : sm.update<true>(sc, args.scale_log2, valid, col_in_chunk);
+  };
   mbarrier_wait(&s.q_full, 0);
 
-  for (int j = 0; j < n_blocks; ++j) {
-    const int stage = j % kStages;
-    const uint32_t parity = (j / kStages) & 1;
-    mbarrier_wait(&s.k_full[stage], parity);
+  // Block 0: S_0 and its softmax (O is zero: no P.V yet).
+  mbarrier_wait(&s.k_full[0], 0);
+  wgmma_fence();
+  issue_qk(s, wg, 0, sc);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_registers(sc);
+  if (lane == 0) mbarrier_arrive(&s.k_empty[0]);
+  Correction corr = softmax(0);
+  pack_p(sc, p);
+
+  // Software pipeline (FA3's intra-warpgroup overlap): S_j = Q.K_j and O += P_{j-1}.V_{j-1} are issued
+  // together; the softmax of block j runs while P_{j-1}.V_{j-1} is still on the tensor cores.
+  for (int j = 1; j < n_blocks; ++j) {
+    const int stage = j % kStages, prev = (j - 1) % kStages;
+    mbarrier_wait(&s.k_full[stage], (j / kStages) & 1);
     wgmma_fence();
     issue_qk(s, wg, stage, sc);
     wgmma_commit();
-    wgmma_wait<0>();
-    fence_registers(sc);
-    const int valid = args.seq_kv - j * kBlockN;
-    const Correction corr = valid >= kBlockN ? sm.update<false>(sc, args.scale_log2, valid, col_in_chunk)
-                                             : sm.update<true>(sc, args.scale_log2, valid, col_in_chunk);
-    pack_p(sc, p);
-    rescale(o, corr);
-    mbarrier_wait(&s.v_full[stage], parity);
-    issue_pv(s, stage, p, o);
+    rescale(o, corr);  // O (not in flight) to block j-1's running max
+    mbarrier_wait(&s.v_full[prev], ((j - 1) / kStages) & 1);
+    issue_pv(s, prev, p, o);
     wgmma_commit();
+    wgmma_wait<1>();  // S_j is done; P_{j-1}.V_{j-1} may still run
+    fence_registers(sc);
+    if (lane == 0) mbarrier_arrive(&s.k_empty[stage]);
+    corr = softmax(j);
     wgmma_wait<0>();
     fence_registers(o);
-    if (lane == 0) mbarrier_arrive(&s.empty[stage]);
+    if (lane == 0) mbarrier_arrive(&s.v_empty[prev]);
+    pack_p(sc, p);  // only now: P_{j-1} was an operand of the wgmma that just finished
   }
+  const int last = (n_blocks - 1) % kStages;
+  rescale(o, corr);
+  mbarrier_wait(&s.v_full[last], ((n_blocks - 1) / kStages) & 1);
+  issue_pv(s, last, p, o);
+  wgmma_commit();
+  wgmma_wait<0>();
+  fence_registers(o);
 
   float row_sum[2] = {sm.sum[0], sm.sum[1]};
   // Epilogue: O / l, bf16, straight to global memory (rows past seq_q are not stored).
