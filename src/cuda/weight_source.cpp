@@ -1,6 +1,5 @@
 #include "cuda/weight_source.h"
 
-#include <cstring>
 #include <functional>
 
 #include "cuda/device.h"
@@ -9,17 +8,17 @@
 namespace fastwan::cuda {
 
 Expected<Tensor> CheckpointSource::get(const std::vector<std::string>& names, const Shape& part) {
+  install_device_allocator();
   Shape shape = part;
   shape[0] *= static_cast<int64_t>(names.size());
-  Tensor host = Tensor::empty(shape, DType::bf16);
-  size_t offset = 0;
-  for (const auto& name : names) {
-    FW_ASSIGN_OR_RETURN(Tensor t, store_.get(name, part));
-    const Tensor b = t.to(DType::bf16);
-    std::memcpy(static_cast<char*>(host.raw()) + offset, b.raw(), b.nbytes());
-    offset += b.nbytes();
+  Tensor dst = Tensor::empty(shape, DType::bf16, Device::cuda);
+  const int64_t per_name = shape_numel(part);
+  for (size_t i = 0; i < names.size(); ++i) {
+    FW_ASSIGN_OR_RETURN(Tensor t, store_.get(names[i], part));
+    uploader_.upload(t, static_cast<char*>(dst.raw()) + i * per_name * 2, DType::bf16);
   }
-  return to_device(host, DType::bf16);
+  uploader_.finish();
+  return dst;
 }
 
 RandomSource::RandomSource(const std::vector<ParamSpec>& specs, uint64_t seed) : seed_(seed) {

@@ -1,6 +1,6 @@
-// Where device weights come from: a checkpoint (cast to bf16 at load) or random draws made on the GPU with
-// the same names, shapes and distributions as `fastwan synth` (for benchmarks without files). A model's
-// device module tree is written once against this interface.
+// Where device weights come from: a checkpoint (cast to bf16 at load, cuda/upload.h) or random draws made on
+// the GPU with the same names, shapes and distributions as `fastwan synth` (for benchmarks without files). A
+// model's device module tree is written once against this interface.
 #pragma once
 
 #include <map>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "cuda/upload.h"
 #include "io/weight_store.h"
 #include "synth/random_weights.h"
 
@@ -30,6 +31,7 @@ class CheckpointSource : public WeightSource {
 
  private:
   const WeightStore& store_;
+  Uploader uploader_;
 };
 
 class RandomSource : public WeightSource {

@@ -1,0 +1,61 @@
+// cuda::Uploader against Tensor::to on the host: every element bit-identical, for each source and device
+// dtype, for tensors smaller than, equal to and spanning several staging chunks (so both pinned buffers are
+// reused).
+#include <cstring>
+
+#include "cuda/upload.h"
+#include "gpu/gpu_test_util.h"
+
+namespace fastwan {
+namespace {
+
+TEST(UploaderGpu, ConvertsLikeTheHostAcrossChunks) {
+  FW_REQUIRE_GPU();
+  cuda::install_device_allocator();
+  const size_t chunk = 4096;  // bytes: a few thousand values per chunk
+  cuda::Uploader up(chunk);
+  for (DType from : {DType::f32, DType::f16, DType::bf16}) {
+    for (DType to : {DType::bf16, DType::f16, DType::f32}) {
+      for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{2048}, int64_t{10007}}) {
+        SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)) + ", " +
+                     std::to_string(n));
+        const Tensor host = test::random_tensor({n}, 7 + n).to(from);
+        const Tensor expected = host.to(to);
+        Tensor device = test::poisoned({n + 3}, to);  // 3 more: nothing is written past the end
+        up.upload(host, device.raw(), to);
+        up.finish();
+        const Tensor back = cuda::to_host(device);
+        EXPECT_EQ(std::memcmp(back.raw(), expected.raw(), expected.nbytes()), 0);
+        const auto* tail = static_cast<const unsigned char*>(back.raw()) + expected.nbytes();
+        for (size_t i = 0; i < 3 * dtype_size(to); ++i) EXPECT_EQ(tail[i], 0xFF);
+      }
+    }
+  }
+}
+
+// Several tensors in flight before one finish(): each lands at its own offset.
+TEST(UploaderGpu, ManyUploadsBeforeFinish) {
+  FW_REQUIRE_GPU();
+  cuda::install_device_allocator();
+  cuda::Uploader up(1024);
+  std::vector<Tensor> parts;
+  for (int i = 0; i < 9; ++i) parts.push_back(test::random_tensor({300 + 97 * i}, i).to(DType::bf16));
+  int64_t total = 0;
+  for (const auto& p : parts) total += p.numel();
+  Tensor device = test::poisoned({total}, DType::bf16);
+  int64_t offset = 0;
+  for (const auto& p : parts) {
+    up.upload(p, static_cast<char*>(device.raw()) + offset * 2, DType::bf16);
+    offset += p.numel();
+  }
+  up.finish();
+  const Tensor back = cuda::to_host(device);
+  offset = 0;
+  for (const auto& p : parts) {
+    EXPECT_EQ(std::memcmp(static_cast<const char*>(back.raw()) + offset * 2, p.raw(), p.nbytes()), 0);
+    offset += p.numel();
+  }
+}
+
+}  // namespace
+}  // namespace fastwan
