@@ -69,7 +69,7 @@ Command add_generate(CLI::App& app) {
   sub->add_option("--prompts-file", f->prompts_file,
                   "Prompts, one per line (UTF-8); - reads stdin, a video per line as lines arrive");
   sub->add_flag("--keep-text-encoder", f->keep_text_encoder,
-                "Keep the text encoder loaded between streamed prompts (costs its memory meanwhile)");
+                "Keep the text encoder (and the DiT, the decoder) loaded between streamed prompts");
   sub->add_option("-n,--negative-prompt", f->negative_prompt, "Negative prompt (used with guidance only)");
   sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache")->required();
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");

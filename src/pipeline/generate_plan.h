@@ -39,7 +39,8 @@ struct GeneratePlan {
   std::istream* prompt_stream = nullptr;  // not owned
   // Several videos (more than one prompt, or a stream): out.mp4 becomes out-1.mp4, out-2.mp4, ...
   bool numbered_outputs = false;
-  // Keep the text encoder loaded while more prompts may come (a stream) instead of loading it per line.
+  // Keep the models loaded while more prompts may come (a stream), the text encoder beside the DiT, instead
+  // of loading them in turn for each line.
   bool keep_text_encoder = false;
   std::string negative_prompt;
   ModelFolder model;

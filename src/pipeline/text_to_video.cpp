@@ -9,7 +9,7 @@ struct Prompts {
 };
 
 // The models of a run. Each is loaded when first needed and released as soon as no prompt still to come needs
-// it, so that one large model is resident at a time for a single prompt.
+// it; the text encoder is never resident beside the DiT unless keep_text_encoder.
 struct Models {
   std::unique_ptr<TextEncoderStage> text;
   std::unique_ptr<Denoiser> dit;
@@ -44,6 +44,11 @@ Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, const Ba
                                               Models& models, const std::vector<std::string>& texts,
                                               Progress& progress) {
   if (!models.text) {
+    // Never beside the DiT unless asked: a streamed line loads the models in turn, as a single prompt does.
+    if (!plan.keep_text_encoder) {
+      models.dit.reset();
+      models.decoder.reset();
+    }
     progress.begin("text encoder load");
     FW_ASSIGN_OR_RETURN(models.text, backend.load_text_encoder(plan.model));
     progress.end();

@@ -8,7 +8,8 @@
 //
 // Several prompts: the listed ones are encoded together, then each is denoised and decoded in turn with the
 // DiT and the decoder staying loaded until the last. Streamed prompts (--prompts-file -) are encoded as each
-// line arrives: the text encoder is loaded for each unless keep_text_encoder keeps it between lines.
+// line arrives, and each line loads the models in turn like a single prompt, unless keep_text_encoder keeps
+// all three loaded between lines (no loading after the first; the text encoder's memory beside the DiT's).
 #pragma once
 
 #include <functional>

@@ -217,9 +217,9 @@ TEST(TextToVideo, ListedPromptsAreEncodedTogetherAndTheDitStaysForTheNext) {
   EXPECT_FALSE(fs::exists(dir.file("out.y4m")));
 }
 
-// Streamed prompts: the text encoder is loaded per line, or once with keep_text_encoder; blank lines are
-// skipped; the DiT stays until the stream ends.
-TEST(TextToVideo, StreamedPromptsLoadTheTextEncoderPerLineUnlessKept) {
+// Streamed prompts: each line loads the models in turn (the text encoder never beside the DiT), or with
+// keep_text_encoder all stay loaded until the stream ends; blank lines are skipped.
+TEST(TextToVideo, StreamedPromptsLoadTheModelsPerLineUnlessKept) {
   for (const bool keep : {false, true}) {
     SCOPED_TRACE(keep ? "kept" : "per line");
     test::TempDir dir;
@@ -233,16 +233,22 @@ TEST(TextToVideo, StreamedPromptsLoadTheTextEncoderPerLineUnlessKept) {
     Progress progress(Progress::Mode::quiet);
     ASSERT_OK_AND_ASSIGN(std::vector<GenerateResult> results, text_to_video(plan, progress));
     EXPECT_EQ(results.size(), 2u);
+    const Events steps = {"bind [1, 16, 2, 2, 4]", "dit step 0 k 1", "dit step 1 k 1"};
     Events expected = {"load text", "encode 'a'"};
     if (!keep) expected.push_back("release text");
-    expected.insert(expected.end(), {"load dit", "bind [1, 16, 2, 2, 4]", "dit step 0 k 1", "dit step 1 k 1",
-                                     "load decoder", "decode f32[1, 16, 2, 2, 4]"});
-    if (!keep) expected.push_back("load text");
-    expected.push_back("encode 'b c'");
-    if (!keep) expected.push_back("release text");
-    expected.insert(expected.end(), {"bind [1, 16, 2, 2, 4]", "dit step 0 k 1", "dit step 1 k 1",
-                                     "decode f32[1, 16, 2, 2, 4]", "release dit"});
-    if (keep) expected.push_back("release text");
+    expected.push_back("load dit");
+    expected.insert(expected.end(), steps.begin(), steps.end());
+    expected.insert(expected.end(), {"load decoder", "decode f32[1, 16, 2, 2, 4]"});
+    if (!keep) {  // one model at a time: the DiT (and the decoder) go before the text encoder comes back
+      expected.insert(expected.end(),
+                      {"release dit", "load text", "encode 'b c'", "release text", "load dit"});
+      expected.insert(expected.end(), steps.begin(), steps.end());
+      expected.insert(expected.end(), {"load decoder", "decode f32[1, 16, 2, 2, 4]", "release dit"});
+    } else {  // all three stay until the stream ends
+      expected.push_back("encode 'b c'");
+      expected.insert(expected.end(), steps.begin(), steps.end());
+      expected.insert(expected.end(), {"decode f32[1, 16, 2, 2, 4]", "release dit", "release text"});
+    }
     EXPECT_EQ(e, expected);
     EXPECT_TRUE(fs::exists(dir.file("out-2.y4m")));
 
