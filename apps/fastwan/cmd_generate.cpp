@@ -111,13 +111,13 @@ Command add_generate(CLI::App& app) {
               std::fflush(stdout);
             };
             // One video: the times, then the file. Several: each file as it is written, then the times.
-            auto result = text_to_video(*plan, progress, plan->numbered_outputs ? print : VideoWritten());
+            auto result = text_to_video(*plan, progress, plan->numbered_outputs() ? print : VideoWritten());
             if (!result) {
               progress.abandon();
               return fail(result.error().message());
             }
             std::printf("time: %s\n", progress.summary().c_str());
-            if (!plan->numbered_outputs) print(result->front());
+            if (!plan->numbered_outputs()) print(result->front());
             return 0;
           }};
 }

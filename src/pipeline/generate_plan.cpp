@@ -108,7 +108,7 @@ Status read_prompts(const GenerateFlags& f, GeneratePlan& p) {
     std::ifstream in(f.prompts_file);
     if (!in || std::filesystem::is_directory(f.prompts_file))
       return Error("--prompts-file " + f.prompts_file +
-                   ": cannot read it (expected a text file, one prompt " + "per line, or - for stdin)");
+                   ": cannot read it (expected a text file, one prompt per line, or - for stdin)");
     const size_t given = p.prompts.size();
     for (std::string line; std::getline(in, line);)
       if (auto prompt = prompt_of_line(line)) p.prompts.push_back(*prompt);
@@ -118,7 +118,6 @@ Status read_prompts(const GenerateFlags& f, GeneratePlan& p) {
   }
   if (p.prompts.empty() && !p.prompt_stream)
     return Error("-p/--prompt: a prompt is required (or --prompts-file FILE, one per line)");
-  p.numbered_outputs = p.prompts.size() > 1 || p.prompt_stream;
   p.keep_text_encoder = f.keep_text_encoder;
   return Status::Ok();
 }
@@ -132,7 +131,7 @@ std::optional<std::string> next_streamed_prompt(std::istream& in) {
 }
 
 VideoOutput GeneratePlan::output_for(int n) const {
-  if (!numbered_outputs) return output;
+  if (!numbered_outputs()) return output;
   VideoOutput o = output;
   const std::filesystem::path path(o.options.path);
   o.options.path =
@@ -217,7 +216,7 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
 
   FW_ASSIGN_OR_RETURN(p.output, check_video_output({f.output, format, f.fps.value_or(d.fps),
                                                     f.crf.value_or(VideoOutputOptions().crf)}));
-  if (p.numbered_outputs && p.output.format == VideoFormat::png)
+  if (p.numbered_outputs() && p.output.format == VideoFormat::png)
     return Error("-o " + f.output + ": PNG frames take one prompt; for several give a file such as out.mp4 " +
                  "(written as out-1.mp4, out-2.mp4, ...)");
   FW_ASSIGN_OR_RETURN(p.device, choose_device(device));

@@ -37,8 +37,6 @@ struct GeneratePlan {
   // of `prompt_stream` as it arrives. Every prompt gets the same seed and settings.
   std::vector<std::string> prompts;
   std::istream* prompt_stream = nullptr;  // not owned
-  // Several videos (more than one prompt, or a stream): out.mp4 becomes out-1.mp4, out-2.mp4, ...
-  bool numbered_outputs = false;
   // Keep the models loaded while more prompts may come (a stream), the text encoder beside the DiT, instead
   // of loading them in turn for each line.
   bool keep_text_encoder = false;
@@ -57,7 +55,9 @@ struct GeneratePlan {
 
   // [1, C, (frames - 1) / 4 + 1, height / 8, width / 8]: the Wan VAE's 4x time and 8x space compression.
   Shape latent_shape() const;
-  // The output of the n-th video (1-based): `output`, numbered when numbered_outputs.
+  // Several videos (more than one prompt, or a stream): out.mp4 becomes out-1.mp4, out-2.mp4, ...
+  bool numbered_outputs() const { return prompts.size() > 1 || prompt_stream; }
+  // The output of the n-th video (1-based): `output`, numbered when numbered_outputs().
   VideoOutput output_for(int n) const;
   std::string describe() const;  // one line: sampler, steps, guidance, seed, size
 };

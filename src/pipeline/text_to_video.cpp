@@ -12,6 +12,7 @@ struct Prompts {
 // it; the text encoder is never resident beside the DiT unless keep_text_encoder.
 struct Models {
   std::unique_ptr<TextEncoderStage> text;
+  std::optional<PromptEmbedding> negative;  // with guidance: encoded once, for every prompt
   std::unique_ptr<Denoiser> dit;
   std::unique_ptr<VideoDecoder> decoder;
 };
@@ -58,13 +59,12 @@ Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, const Ba
   for (size_t i = 0; i < texts.size(); ++i) {
     FW_ASSIGN_OR_RETURN(out[i].positive, models.text->encode(texts[i]));
     if (plan.sampler.cfg_scale == 1.0) continue;
-    if (i > 0) {
-      out[i].negative = out[0].negative;  // the same negative prompt for all
-      continue;
+    if (!models.negative) {
+      auto negative = models.text->encode(plan.negative_prompt);
+      if (!negative) return negative.error().with_context("negative prompt");
+      models.negative = std::move(*negative);
     }
-    auto negative = models.text->encode(plan.negative_prompt);
-    if (!negative) return negative.error().with_context("negative prompt");
-    out[i].negative = std::move(*negative);
+    out[i].negative = models.negative;
   }
   progress.end();
   return out;
@@ -140,10 +140,10 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
     if (queue.finished() || !plan.keep_text_encoder) models.text.reset();  // before the DiT needs the memory
     for (size_t i = 0; i < prompts.size(); ++i) {
       const int n = static_cast<int>(results.size()) + 1;
-      if (plan.numbered_outputs) progress.note("video " + std::to_string(n) + ": " + texts[i]);
+      if (plan.numbered_outputs()) progress.note("video " + std::to_string(n) + ": " + texts[i]);
       // With several videos an error names the one that failed (those before it are written).
       auto tagged = [&](const Error& e) {
-        return plan.numbered_outputs ? e.with_context("video " + std::to_string(n)) : e;
+        return plan.numbered_outputs() ? e.with_context("video " + std::to_string(n)) : e;
       };
       auto latents = denoise(plan, backend, models, prompts[i], progress);
       if (!latents) return tagged(latents.error());

@@ -195,7 +195,6 @@ TEST(TextToVideo, ListedPromptsAreEncodedTogetherAndTheDitStaysForTheNext) {
   Events e;
   GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 3.0);
   plan.prompts = {"a", "b"};
-  plan.numbered_outputs = true;
   Progress progress(Progress::Mode::quiet);
   std::vector<std::string> written;
   ASSERT_OK_AND_ASSIGN(
@@ -228,7 +227,6 @@ TEST(TextToVideo, StreamedPromptsLoadTheModelsPerLineUnlessKept) {
     std::istringstream lines("a\n\n  \r\nb c\r\n");
     plan.prompts = {};
     plan.prompt_stream = &lines;
-    plan.numbered_outputs = true;
     plan.keep_text_encoder = keep;
     Progress progress(Progress::Mode::quiet);
     ASSERT_OK_AND_ASSIGN(std::vector<GenerateResult> results, text_to_video(plan, progress));
@@ -263,8 +261,9 @@ TEST(TextToVideo, StreamedPromptsLoadTheModelsPerLineUnlessKept) {
 TEST(GeneratePlan, SeveralVideosAreNumberedBeforeTheExtension) {
   GeneratePlan plan;
   plan.output.options.path = "clips/out.mp4";
+  plan.prompts = {"a"};
   EXPECT_EQ(plan.output_for(1).options.path, "clips/out.mp4");
-  plan.numbered_outputs = true;
+  plan.prompts = {"a", "b"};
   EXPECT_EQ(plan.output_for(1).options.path, "clips/out-1.mp4");
   EXPECT_EQ(plan.output_for(12).options.path, "clips/out-12.mp4");
   plan.output.options.path = "video";

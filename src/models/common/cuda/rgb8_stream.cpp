@@ -50,17 +50,15 @@ Status Rgb8Stream::push(const void* frames, int count, int64_t h, int64_t w, DTy
   const int64_t fb = h * w * 3;
   const size_t flag_offset = (static_cast<size_t>(count * fb) + 3) & ~size_t{3};
   const size_t need = flag_offset + sizeof(int);  // the frames, then the (aligned) NaN flag
+  // The slot's last copy was waited for on the host (flush) before the slot comes round again, so its buffers
+  // are free here.
   if (s.capacity < need) {
-    FW_CUDA_CHECK(cudaEventSynchronize(s.copied));
     if (s.host) FW_CUDA_CHECK(cudaFreeHost(s.host));
     s.host = nullptr;
     FW_CUDA_CHECK(cudaMallocHost(&s.host, need));
     s.capacity = need;
     s.device = Tensor::empty({static_cast<int64_t>(need)}, DType::u8, Device::cuda);
   }
-  // The slot's last copy was waited for on the host (flush) before it comes round again; the device-side wait
-  // keeps the order explicit for the device buffer.
-  FW_CUDA_CHECK(cudaStreamWaitEvent(stream_, s.copied, 0));
   int* nan_flag = reinterpret_cast<int*>(s.device.data<uint8_t>() + flag_offset);
   FW_CUDA_CHECK(cudaMemsetAsync(nan_flag, 0, sizeof(int), stream_));
   FramesToRgb8Params p;
