@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "cuda/check.h"
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "gpu/reference_kernels.h"
+#include "models/common/cuda/linear.h"
 #include "ops/cuda/attention.h"
-#include "ops/cuda/gemm.h"
 #include "ops/cuda/norm.h"
+#include "ops/ops.h"
 
 namespace fastwan {
 namespace {
@@ -20,6 +22,7 @@ namespace {
 struct Row {
   std::string name;
   double ms, tflops, gbps;
+  double err = -1;  // rel L2 vs the CPU on identical (quantized) inputs; < 0: not measured
 };
 
 double median_ms(const std::function<void()>& fn, int warmup = 3, int repeats = 15) {
@@ -36,6 +39,49 @@ double median_ms(const std::function<void()>& fn, int warmup = 3, int repeats = 
   return t[t.size() / 2];
 }
 
+// The dequantized operand a linear reads, on the host: bf16 values, or e4m3 codes times their scales.
+Tensor host_operand(const void* data, DType dtype, const float* scales, int64_t rows, int64_t cols,
+                    int64_t ld, int64_t scale_rows, int64_t scale_groups) {
+  const size_t esize = dtype_size(dtype);
+  Tensor raw = Tensor::empty({rows, ld}, dtype);
+  FW_CUDA_CHECK(cudaMemcpy(raw.raw(), data, raw.nbytes(), cudaMemcpyDeviceToHost));
+  std::vector<float> s(static_cast<size_t>(scale_rows), 1.0f);
+  if (scales) FW_CUDA_CHECK(cudaMemcpy(s.data(), scales, s.size() * 4, cudaMemcpyDeviceToHost));
+  Tensor out = Tensor::empty({rows, cols}, DType::f32);
+  for (int64_t r = 0; r < rows; ++r) {
+    // scale_groups > 1: equal row groups share one scale (the parts of a stacked per-tensor weight).
+    const float sc = scale_rows == rows ? s[r] : s[r / (rows / scale_groups)];
+    convert_to_f32(static_cast<const char*>(raw.raw()) + r * ld * esize, dtype, out.f32() + r * cols, cols);
+    for (int64_t c = 0; c < cols; ++c) out.f32()[r * cols + c] *= sc;
+  }
+  return out;
+}
+
+// rel L2 of a linear's output rows (every 257th) against the CPU product of the identical operands.
+double linear_error(const cuda::Linear& lin, const cuda::LinearInput& x, const Tensor& out, int64_t rows,
+                    int64_t k, int64_t n, bool gelu, const Tensor& a_bf16, const Tensor& bias) {
+  FW_CUDA_CHECK(cudaDeviceSynchronize());
+  const bool fp8 = lin.quantized();
+  const bool per_row = lin.mode() == quant::LinearMode::fp8_row;
+  const Tensor a = fp8 ? host_operand(x.data, DType::fp8_e4m3, x.scale, rows, k, k, per_row ? rows : 1, 1)
+                       : host_operand(a_bf16.raw(), DType::bf16, nullptr, rows, k, k, 1, 1);
+  const int64_t parts = fp8 && !per_row ? lin.scales().numel() : 1;
+  const Tensor w =
+      host_operand(lin.weight().raw(), lin.weight().dtype(), fp8 ? lin.scales().data<float>() : nullptr, n, k,
+                   k, per_row ? n : parts, parts);
+  const Tensor b = cuda::to_host(bias).to_f32();
+  const Tensor got = cuda::to_host(out).to_f32();
+  std::vector<float> sel_a, sel_got;
+  for (int64_t r = 0; r < rows; r += 257) {
+    sel_a.insert(sel_a.end(), a.f32() + r * k, a.f32() + (r + 1) * k);
+    sel_got.insert(sel_got.end(), got.f32() + r * n, got.f32() + (r + 1) * n);
+  }
+  const int64_t m = static_cast<int64_t>(sel_a.size()) / k;
+  Tensor ref = ops::linear(Tensor::from_floats({m, k}, sel_a), w, b);
+  if (gelu) ops::gelu_tanh_(ref);
+  return ops::compare(Tensor::from_floats({m, n}, sel_got), ref).rel_l2;
+}
+
 Tensor random_bf16(const Shape& shape, uint64_t seed, float std = 1.0f) {
   Tensor t = Tensor::empty(shape, DType::bf16, Device::cuda);
   test::fill_random_bf16(t, seed, std);
@@ -49,7 +95,9 @@ int run() {
     return 1;
   }
   std::printf("device: %s, %d SMs\n", info->name.c_str(), info->sm_count);
-  cuda::install_device_allocator();
+  auto context = cuda::DeviceContext::create();
+  cuda::DeviceContext& ctx = *context;
+  const cudaStream_t stream = ctx.stream();
   const int s = 32760, h = 12, d = 1536, ffn = 8960, text = 512;
   std::vector<Row> rows;
 
@@ -58,40 +106,69 @@ int run() {
            vt = random_bf16({h, 128, s}, 3);
     Tensor out = Tensor::empty({s, d}, DType::bf16, Device::cuda);
     cuda::AttentionParams p{q.raw(), k.raw(), vt.raw(), out.raw(), h, s, s, s, d, 0.08838834764831845f};
-    const double ms = median_ms([&] { cuda::flash_attention(p, nullptr); });
+    const double ms = median_ms([&] { cuda::flash_attention(ctx, p); });
     rows.push_back({"self-attention S=32760 H=12", ms, cuda::attention_flops(p) / ms / 1e9, 0});
     Tensor kt = random_bf16({h, text, 128}, 4, 2.0f), vtt = random_bf16({h, 128, text}, 5);
     cuda::AttentionParams c{q.raw(), kt.raw(), vtt.raw(), out.raw(), h,
                             s,       text,     text,      d,         0.08838834764831845f};
-    const double ms2 = median_ms([&] { cuda::flash_attention(c, nullptr); });
+    const double ms2 = median_ms([&] { cuda::flash_attention(ctx, c); });
     rows.push_back({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
   }
-  {  // GEMMs
+  {  // The six GEMMs of a block in each linear mode, with the activation quantization they need.
     struct G {
       const char* name;
-      int n, k;
-      cuda::Epilogue e;
-    } gs[] = {{"gemm qkv 1536->4608 +bias", 3 * d, d, cuda::Epilogue::bias},
-              {"gemm proj 1536->1536 +bias", d, d, cuda::Epilogue::bias},
-              {"gemm ffn-up 1536->8960 +gelu", ffn, d, cuda::Epilogue::gelu_bias},
-              {"gemm ffn-down 8960->1536 +bias", d, ffn, cuda::Epilogue::bias}};
-    for (const auto& g : gs) {
-      Tensor a = random_bf16({s, g.k}, 6), w = random_bf16({g.n, g.k}, 7, 0.02f), b = random_bf16({g.n}, 8);
-      Tensor out = Tensor::empty({s, g.n}, DType::bf16, Device::cuda);
-      cuda::GemmParams p;
-      p.a = a.raw();
-      p.lda = g.k;
-      p.b = w.raw();
-      p.ldb = g.k;
-      p.d = out.raw();
-      p.ldd = g.n;
-      p.bias = b.raw();
-      p.epilogue = g.e;
-      p.m = s;
-      p.n = g.n;
-      p.k = g.k;
-      const double ms = median_ms([&] { cuda::gemm(p, nullptr); });
-      rows.push_back({g.name, ms, 2.0 * s * g.n * g.k / ms / 1e9, 0});
+      int n, k, parts;
+      bool gelu, measured;  // measured: the input's amax is a pass of its own (the GELU output)
+      int count;            // per block
+    } gs[] = {{"qkv 1536->4608", 3 * d, d, 3, false, false, 1},
+              {"proj 1536->1536 (x3: to_out, attn2 q, o)", d, d, 1, false, false, 3},
+              {"ffn-up 1536->8960 +gelu", ffn, d, 1, true, false, 1},
+              {"ffn-down 8960->1536", d, ffn, 1, false, true, 1}};
+    for (quant::LinearMode mode :
+         {quant::LinearMode::bf16, quant::LinearMode::fp8, quant::LinearMode::fp8_row}) {
+      const std::string tag(quant::linear_mode_name(mode));
+      double block_ms = 0, block_flop = 0;
+      for (const auto& g : gs) {
+        Tensor a = random_bf16({s, g.k}, 6), w = random_bf16({g.n, g.k}, 7, 0.02f), b = random_bf16({g.n}, 8);
+        Tensor out = Tensor::empty({s, g.n}, DType::bf16, Device::cuda);
+        const cuda::Linear lin = cuda::Linear::create(ctx, w, b, mode, g.parts);
+        cuda::Arena counting = cuda::Arena::counting();
+        cuda::QuantizedInput q;
+        q.layout(counting, s, g.k, mode);
+        cuda::Arena arena(std::max<size_t>(counting.used(), 256));
+        q.layout(arena, s, g.k, mode);
+        cuda::LinearInput x{a.raw(), g.k, nullptr};
+        // Per tensor, the producer folds the amax in for free, except for the GELU output (a pass of its
+        // own).
+        auto quantize = [&] {
+          q.reset_amax(ctx);
+          if (g.measured || mode == quant::LinearMode::fp8) q.measure(ctx, a.raw(), g.k, s, g.k);
+          x = q.quantize(ctx, a.raw(), g.k, s, g.k);
+        };
+        auto run = [&] { lin.forward(ctx, x, s, {out.raw(), g.n, g.gelu}); };
+        quantize();
+        const double gemm_ms = median_ms(run);
+        const double flop = 2.0 * s * g.n * g.k;
+        const double err = linear_error(lin, x, out, s, g.k, g.n, g.gelu, a, b);
+        rows.push_back({"gemm " + std::string(g.name) + " " + tag, gemm_ms, flop / gemm_ms / 1e9, 0, err});
+        double quant_ms = 0;
+        if (q.enabled()) {
+          // Charged per block only where the amax is not fused into the producer.
+          quant_ms = median_ms([&] {
+            q.reset_amax(ctx);
+            if (g.measured) q.measure(ctx, a.raw(), g.k, s, g.k);
+            x = q.quantize(ctx, a.raw(), g.k, s, g.k);
+          });
+          rows.push_back({"  quantize input " + std::to_string(s) + "x" + std::to_string(g.k) + " " + tag,
+                          quant_ms, 0, 3.0 * s * g.k / quant_ms / 1e6, -1});
+        }
+        // qkv and the three projections read two distinct quantized inputs per block besides the FFN's.
+        const int quantized_inputs = g.count == 3 ? 2 : 1;
+        block_ms += g.count * gemm_ms + quantized_inputs * quant_ms;
+        block_flop += g.count * flop;
+      }
+      rows.push_back(
+          {"six GEMMs of a block + quantization " + tag, block_ms, block_flop / block_ms / 1e9, 0, -1});
     }
   }
   {  // memory-bound glue
@@ -112,29 +189,32 @@ int run() {
     p.weight = w.raw();
     p.bias = b.raw();
     const double bytes = 2.0 * s * d;
-    double ms = median_ms([&] { cuda::modulated_layer_norm(p, nullptr); });
+    double ms = median_ms([&] { cuda::modulated_layer_norm(p, stream); });
     rows.push_back({"modulated layer norm", ms, 0, 2 * bytes / ms / 1e6});
-    ms = median_ms([&] { cuda::gated_residual_norm(p, nullptr); });
+    ms = median_ms([&] { cuda::gated_residual_norm(p, stream); });
     rows.push_back({"gated residual + affine LN", ms, 0, 4 * bytes / ms / 1e6});
-    ms = median_ms([&] { cuda::residual_norm_modulate(p, nullptr); });
+    ms = median_ms([&] { cuda::residual_norm_modulate(p, stream); });
     rows.push_back({"residual + LN + modulate", ms, 0, 4 * bytes / ms / 1e6});
-    ms = median_ms([&] { cuda::gated_residual(p, nullptr); });
+    ms = median_ms([&] { cuda::gated_residual(p, stream); });
     rows.push_back({"gated residual", ms, 0, 3 * bytes / ms / 1e6});
     Tensor qkv = random_bf16({s, 3 * d}, 13), heads = Tensor::empty({h, s, 128}, DType::bf16, Device::cuda);
     Tensor angles = Tensor::empty({s, 64}, DType::f32, Device::cuda);
     FW_CUDA_CHECK(cudaMemset(angles.raw(), 0, angles.nbytes()));
     cuda::QkNormRopeParams q{
         s, h, 1e-6f, qkv.raw(), 3 * d, w.raw(), angles.data<float>(), angles.data<float>(), heads.raw()};
-    ms = median_ms([&] { cuda::qk_norm_rope(q, nullptr); });
+    ms = median_ms([&] { cuda::qk_norm_rope(q, stream); });
     rows.push_back({"qk rmsnorm + rope + relayout", ms, 0, 2 * bytes / ms / 1e6});
     Tensor vt = Tensor::empty({h, 128, s}, DType::bf16, Device::cuda);
-    ms = median_ms([&] { cuda::transpose_heads({s, h, qkv.raw(), 3 * d, vt.raw(), s}, nullptr); });
+    ms = median_ms([&] { cuda::transpose_heads({s, h, qkv.raw(), 3 * d, vt.raw(), s}, stream); });
     rows.push_back({"v transpose to head-major", ms, 0, 2 * bytes / ms / 1e6});
   }
 
-  std::printf("\n%-34s %10s %10s %10s\n", "kernel", "ms", "TFLOP/s", "GB/s");
-  for (const auto& r : rows)
-    std::printf("%-34s %10.3f %10.1f %10.0f\n", r.name.c_str(), r.ms, r.tflops, r.gbps);
+  std::printf("\n%-52s %9s %9s %9s %11s\n", "kernel", "ms", "TFLOP/s", "GB/s", "rel L2 CPU");
+  for (const auto& r : rows) {
+    char err[32] = "";
+    if (r.err >= 0) std::snprintf(err, sizeof err, "%.2e", r.err);
+    std::printf("%-52s %9.3f %9.1f %9.0f %11s\n", r.name.c_str(), r.ms, r.tflops, r.gbps, err);
+  }
   return 0;
 }
 

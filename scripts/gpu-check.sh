@@ -3,9 +3,12 @@
 #   scripts/gpu-check.sh [tests] [bench] [e2e]     (default: all three)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
-#     bench  kernel_bench (kernels at the 480p shapes) and `fastwan bench` (stage times, synthetic weights)
+#     bench  kernel_bench (kernels at the 480p shapes: attention, the block GEMMs in every linear mode with their
+#            error vs the CPU, the glue kernels) and `fastwan bench` (stage times, synthetic weights) in bf16 and
+#            with FP8 linears
 #     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
-#            TAEHV and with the Wan VAE; the files are read back with an independent reader (OpenCV/FFmpeg)
+#            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, TAEHV); the
+#            files are read back with an independent reader (OpenCV/FFmpeg)
 # Binaries: .gpu/bin + .gpu/lib (made here by scripts/gpu-bundle.sh and carried), else build/bin (built if
 # absent). Logs go to $OUT (default ./gpu-check-out).
 set -uo pipefail
@@ -46,29 +49,38 @@ fi
 if want bench; then
   echo "== kernel benchmarks"
   "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
-  tail -14 "$out/kernel_bench.log"
-  echo "== fastwan bench (synthetic real-size weights)"
-  "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --json "$out/bench.json" >"$out/bench.log" 2>&1 || status=1
-  tail -22 "$out/bench.log"
+  sed -n '/^kernel/,$p' "$out/kernel_bench.log"
+  for linear in bf16 fp8; do
+    echo "== fastwan bench --linear $linear (synthetic real-size weights)"
+    "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear $linear --json "$out/bench_$linear.json" \
+      >"$out/bench_$linear.log" 2>&1 || status=1
+    tail -22 "$out/bench_$linear.log"
+  done
 fi
 
 if want e2e; then
   model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
   echo "== e2e: synth real-size folder at $model"
   [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" >"$out/synth.log" 2>&1 || status=1
-  for dec in taehv wan-vae; do
-    echo "== e2e: fastwan generate --device cuda --decoder $dec"
+  # The same weights under a FastWan-QAD-FP8 name: generate picks that checkpoint's defaults (FP8 linears).
+  fp8_model=$(dirname "$model")/FastWan-QAD-FP8-1.3B
+  ln -sfn "$model" "$fp8_model"
+  for run in taehv wan-vae fp8-taehv; do
+    dec=${run#fp8-}
+    what=(--model "$model" --family fastwan-qad)
+    [[ $run == fp8-* ]] && what=(--model "$fp8_model")
+    echo "== e2e: fastwan generate --device cuda ${what[*]} --decoder $dec"
     # Device memory in use, sampled every 50 ms while generate runs (all allocations, the CUDA context included).
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 50 >"$out/mem_$dec.log" 2>/dev/null &
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 50 >"$out/mem_$run.log" 2>/dev/null &
     sampler=$!
     "$bin/fastwan" generate -p "A curious raccoon peers through a vibrant field of yellow sunflowers." \
-      --model "$model" --family fastwan-qad --decoder "$dec" --device cuda -o "$out/e2e_$dec.y4m" -v \
-      >"$out/generate_$dec.log" 2>&1 || status=1
+      "${what[@]}" --decoder "$dec" --device cuda -o "$out/e2e_$run.y4m" -v \
+      >"$out/generate_$run.log" 2>&1 || status=1
     kill $sampler 2>/dev/null
-    peak=$(sort -n "$out/mem_$dec.log" | tail -1)
-    grep -E "^time|wrote|error" "$out/generate_$dec.log"
-    echo "peak device memory during generate: ${peak} MiB" | tee -a "$out/readback.txt"
-    python3 - "$out/e2e_$dec.y4m" <<'PY' | tee -a "$out/readback.txt"
+    peak=$(sort -n "$out/mem_$run.log" | tail -1)
+    grep -E "^time|wrote|error|modes:" "$out/generate_$run.log"
+    echo "peak device memory during generate $run: ${peak} MiB" | tee -a "$out/readback.txt"
+    python3 - "$out/e2e_$run.y4m" <<'PY' | tee -a "$out/readback.txt"
 import sys, cv2
 cap = cv2.VideoCapture(sys.argv[1])
 n = 0
@@ -78,7 +90,7 @@ while True:
     n += 1; h, w = frame.shape[:2]
 print(f"read back {sys.argv[1].split('/')[-1]} with OpenCV/FFmpeg: {n} frames, {w}x{h}, fps {cap.get(cv2.CAP_PROP_FPS):g}")
 PY
-    summary+=("generate $dec: $(grep -E '^time' "$out/generate_$dec.log" | head -1)")
+    summary+=("generate $run: $(grep -E '^time' "$out/generate_$run.log" | head -1)")
   done
   rm -f "$out"/e2e_*.y4m  # too large to bring back
 fi
@@ -86,7 +98,7 @@ fi
 echo
 echo "== summary ($(head -1 "$out/gpu.txt" | cut -d, -f1), $(tail -1 "$out/gpu.txt"))"
 for s in "${summary[@]}"; do echo "  $s"; done
-[[ -f "$out/kernel_bench.log" ]] && grep -E "attention|gemm" "$out/kernel_bench.log" | sed 's/^/  /'
-[[ -f "$out/bench.log" ]] && grep -vE "^bench:|^synth:" "$out/bench.log" | sed 's/^/  /'
+[[ -f "$out/kernel_bench.log" ]] && grep -E "attention|gemm|quantize|GEMMs" "$out/kernel_bench.log" | sed 's/^/  /'
+for f in "$out"/bench_*.log; do [[ -f $f ]] && grep -E "DiT step|total" "$f" | sed "s/^/  $(basename "$f" .log): /"; done
 [[ -f "$out/readback.txt" ]] && sed 's/^/  /' "$out/readback.txt"
 exit $status

@@ -17,7 +17,12 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--preset", options->preset, "Model geometry of the synthetic weights (wan2.1-1.3b)");
   sub->add_option("--runs", options->runs, "Timed repetitions after one warm-up")->check(CLI::PositiveNumber);
   sub->add_option("--json", *json, "Also write the stage table as JSON to this file");
+  auto linear = std::make_shared<std::string>("bf16");
+  sub->add_option("--linear", *linear, "DiT linears: bf16, fp8 or fp8-row (default bf16)");
   return {sub, [=] {
+            auto mode = quant::parse_linear_mode(*linear);
+            if (!mode) return fail(mode.error().message());
+            options->modes.linear = *mode;
             auto report = run_bench(*options);
             if (!report) return fail(report.error().message());
             std::fputs(report->table().c_str(), stdout);

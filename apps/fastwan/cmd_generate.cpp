@@ -92,6 +92,9 @@ Command add_generate(CLI::App& app) {
   opt.add("--device", f->device, "cpu or cuda (default: cuda when available)");
   opt.add("--format", f->format, "mp4, png or y4m (default: from the output's extension)");
   opt.add("--family", f->family, "Use the defaults of fastwan-qad or wan2.1 (default: from the model)");
+  opt.add("--linear", f->linear,
+          "DiT linears: bf16, fp8 (per-tensor) or fp8-row (default: fp8 for FastWan-QAD-FP8, else bf16)");
+  opt.add("--attention", f->attention, "DiT self-attention: bf16 (default)");
   return {sub, [=] {
             if (!opt.error->empty()) return fail(*opt.error);
             auto plan = plan_generation(*f);
@@ -103,6 +106,7 @@ Command add_generate(CLI::App& app) {
                           " (" + std::string(model_family_name(plan->family)) +
                           " defaults: " + plan->family_reason + ")");
             progress.note("settings: " + plan->describe());
+            progress.note("modes: " + plan->modes.describe() + " (" + plan->modes_reason + ")");
             const int fps = plan->output.options.fps;
             auto print = [fps](const GenerateResult& r) {
               std::printf("wrote %s (%lld frames, %lldx%lld, %d fps)\n", r.written.c_str(),

@@ -26,6 +26,10 @@ Command add_verify(CLI::App& app) {
             auto gc = GoldenCase::load(*dir);
             if (!gc) return failed(gc.error().message());
             name = gc->name;
+            // Only the DiT runs in precision modes; a mode case of another component must not pass exact.
+            if (gc->has_modes && gc->component != "wan_dit")
+              return failed("component '" + gc->component + "' does not run in precision modes (case.json " +
+                            "names " + gc->modes.describe() + ")");
             VerifyOptions options;
             options.device = *device == "cuda" ? VerifyDevice::cuda : VerifyDevice::cpu;
             auto verifier = find_verifier(gc->component, options.device);
@@ -39,7 +43,8 @@ Command add_verify(CLI::App& app) {
             }
             if (!report) return failed(report.error().message());
             const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::printf("%s (%s, %s, %.2f s)\n%s", name.c_str(), gc->component.c_str(), device->c_str(), secs,
+            std::printf("%s (%s%s, %s, %.2f s)\n%s", name.c_str(), gc->component.c_str(),
+                        gc->has_modes ? (", " + gc->modes.describe()).c_str() : "", device->c_str(), secs,
                         report->table().c_str());
             if (!report->passed()) return failed(report->first_failure());
             std::printf("PASS %s\n", name.c_str());

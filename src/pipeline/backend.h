@@ -15,6 +15,7 @@
 #include "models/common/video_decoder.h"
 #include "models/umt5/wan_text_encoder.h"
 #include "pipeline/model_folder.h"
+#include "quant/modes.h"
 #include "sampler/sampler.h"
 #include "video/decode_latents.h"
 
@@ -48,7 +49,9 @@ struct Backend {
   // The device in words ("NVIDIA H100 80GB HBM3"), or why this backend cannot run on this machine.
   std::function<Expected<std::string>()> probe;
   std::function<Expected<std::unique_ptr<TextEncoderStage>>(const ModelFolder&)> load_text_encoder;
-  std::function<Expected<std::unique_ptr<Denoiser>>(const ModelFolder&)> load_denoiser;
+  // The DiT in the precision modes asked for (a mode the device cannot run is an error naming both).
+  std::function<Expected<std::unique_ptr<Denoiser>>(const ModelFolder&, const quant::ModelOptions&)>
+      load_denoiser;
   std::function<Expected<std::unique_ptr<VideoDecoder>>(const ModelFolder&, DecoderKind)> load_decoder;
 };
 

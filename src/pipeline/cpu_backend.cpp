@@ -53,9 +53,10 @@ Backend cpu_backend() {
     FW_ASSIGN_OR_RETURN(WanTextEncoder e, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     return std::unique_ptr<TextEncoderStage>(new CpuTextEncoder(std::move(e)));
   };
-  b.load_denoiser = [](const ModelFolder& f) -> Expected<std::unique_ptr<Denoiser>> {
+  b.load_denoiser = [](const ModelFolder& f,
+                       const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
-    auto dit = WanTransformer3DModel::load(f.dit, store);
+    auto dit = WanTransformer3DModel::load(f.dit, store, options);
     if (!dit) return dit.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(new CpuDenoiser(std::move(*dit)));
   };

@@ -161,7 +161,7 @@ std::string GeneratePlan::describe() const {
     os << "guidance " << sampler.cfg_scale;
   os << ", seed " << seed << " (" << (rng == RngKind::philox ? "philox" : "torch") << "), " << width << "x"
      << height << ", " << frames << " frames at " << output.options.fps << " fps, "
-     << (decoder == DecoderKind::taehv ? "taehv" : "wan-vae") << " decoder";
+     << (decoder == DecoderKind::taehv ? "taehv" : "wan-vae") << " decoder, " << modes.describe();
   return os.str();
 }
 
@@ -172,6 +172,8 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   std::optional<Device> device;
   std::optional<ModelFamily> family;
   std::optional<VideoFormat> format;
+  std::optional<quant::LinearMode> linear;
+  std::optional<quant::AttentionMode> attention;
   FW_RETURN_IF_ERROR(
       parse_if(f.sampler, sampler, "--sampler", [](const std::string& s) { return parse_sampler_kind(s); }));
   FW_RETURN_IF_ERROR(parse_if(f.decoder, decoder, "--decoder", parse_decoder_kind));
@@ -179,6 +181,8 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   FW_RETURN_IF_ERROR(parse_if(f.device, device, "--device", parse_device));
   FW_RETURN_IF_ERROR(parse_if(f.family, family, "--family", parse_model_family));
   FW_RETURN_IF_ERROR(parse_if(f.format, format, "--format", parse_video_format));
+  FW_RETURN_IF_ERROR(parse_if(f.linear, linear, "--linear", quant::parse_linear_mode));
+  FW_RETURN_IF_ERROR(parse_if(f.attention, attention, "--attention", quant::parse_attention_mode));
   FW_RETURN_IF_ERROR(check_numbers(f));
 
   GeneratePlan p;
@@ -189,6 +193,12 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   p.family = family.value_or(guess.family);
   p.family_reason = family ? "--family " + *f.family : guess.reason;
   const FamilyDefaults d = family_defaults(p.family);
+  const ModesGuess modes = default_model_options(p.family, p.model.name);
+  p.modes = modes.options;
+  p.modes_reason = modes.reason;
+  if (linear) p.modes.linear = *linear;
+  if (attention) p.modes.attention = *attention;
+  if (linear || attention) p.modes_reason = "set on the command line";
   p.decoder = decoder.value_or(d.decoder);
   if (!f.taehv.empty() && p.decoder != DecoderKind::taehv)
     return Error(decoder ? "--taehv: only used with --decoder taehv, not with --decoder wan-vae"

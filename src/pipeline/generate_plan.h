@@ -26,7 +26,7 @@ struct GenerateFlags {
   std::string negative_prompt;
   std::string model, base, taehv;
   std::optional<int> width, height, frames, fps, steps, crf;
-  std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps;
+  std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps, linear, attention;
   std::optional<double> cfg_scale, flow_shift;
   std::optional<uint64_t> seed;
   std::string output = "out.mp4";
@@ -50,6 +50,8 @@ struct GeneratePlan {
   uint64_t seed = kDefaultSeed;
   RngKind rng = RngKind::philox;
   DecoderKind decoder = DecoderKind::taehv;
+  quant::ModelOptions modes;  // --linear / --attention, else the checkpoint's default
+  std::string modes_reason;
   VideoOutput output;
   DeviceChoice device;
 

@@ -42,6 +42,21 @@ FamilyDefaults family_defaults(ModelFamily family) {
   return d;
 }
 
+ModesGuess default_model_options(ModelFamily family, const std::string& name) {
+  ModesGuess g;
+  if (family != ModelFamily::fastwan_qad) {
+    g.reason = "Wan2.1 runs in bf16";
+    return g;
+  }
+  if (lower(name).find("fp8") != std::string::npos) {
+    g.options.linear = quant::LinearMode::fp8;
+    g.reason = "FastWan-QAD-FP8 was trained with FP8 per-tensor linears";
+    return g;
+  }
+  g.reason = "the NVFP4 FastWan-QAD checkpoints' own modes (nvfp4 linears) are not in this build yet";
+  return g;
+}
+
 SamplerConfig family_sampler_config(ModelFamily family, SamplerKind kind,
                                     std::optional<double> scheduler_shift) {
   SamplerConfig c = kind == SamplerKind::dmd ? fastwan_sampler_defaults() : wan_t2v_sampler_defaults();

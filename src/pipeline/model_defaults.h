@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "quant/modes.h"
 #include "sampler/sampler.h"
 #include "video/decode_latents.h"
 
@@ -37,6 +38,15 @@ struct FamilyDefaults {
   DecoderKind decoder = DecoderKind::wan_vae;
 };
 FamilyDefaults family_defaults(ModelFamily family);
+
+// The precision modes a checkpoint runs in by default, as its authors released it (reference
+// fastwan_qad_inference.md §0): FastWan-QAD-FP8 (a FastWan-QAD name containing "FP8") -> FP8 linears; Wan2.1
+// and the other FastWan-QAD checkpoints -> bf16 until their NVFP4 modes exist. `reason` says why.
+struct ModesGuess {
+  quant::ModelOptions options;
+  std::string reason;
+};
+ModesGuess default_model_options(ModelFamily family, const std::string& name);
 
 // The sampler settings for `kind` on a model of `family`: the family's own sampler as trained, another
 // sampler with the family's step count and guidance. unipc and euler take the scheduler config's flow_shift

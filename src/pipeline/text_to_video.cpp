@@ -74,7 +74,7 @@ Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, Model
                          const Prompts& prompts, Progress& progress) {
   if (!models.dit) {
     progress.begin("transformer load");
-    FW_ASSIGN_OR_RETURN(models.dit, backend.load_denoiser(plan.model));
+    FW_ASSIGN_OR_RETURN(models.dit, backend.load_denoiser(plan.model, plan.modes));
     progress.end();
   }
 

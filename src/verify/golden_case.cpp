@@ -10,6 +10,48 @@
 namespace fastwan {
 namespace fs = std::filesystem;
 
+namespace {
+
+// case.json "modes" and "tolerance" (golden README, "Cases in a precision mode").
+Status read_modes(const std::string& meta_path, GoldenCase& c) {
+  if (c.meta.contains("modes")) {
+    const auto& m = c.meta["modes"];
+    if (!m.is_object())
+      return Error(meta_path + ": \"modes\" must be an object such as {\"linear\": \"fp8\"}");
+    for (const auto& [key, value] : m.items()) {
+      if (!value.is_string()) return Error(meta_path + ": modes." + key + " must be a string");
+      const std::string v = value.get<std::string>();
+      if (key == "linear") {
+        auto mode = quant::parse_linear_mode(v);
+        if (!mode)
+          return Error(meta_path + ": linear mode '" + v + "' is not known to this build (expected " +
+                       std::string(quant::linear_mode_values()) + ")");
+        c.modes.linear = *mode;
+      } else if (key == "attention") {
+        auto mode = quant::parse_attention_mode(v);
+        if (!mode)
+          return Error(meta_path + ": attention mode '" + v + "' is not known to this build (expected " +
+                       std::string(quant::attention_mode_values()) + ")");
+        c.modes.attention = *mode;
+      } else {
+        return Error(meta_path + ": unknown mode kind '" + key + "' (expected linear or attention)");
+      }
+    }
+    c.has_modes = true;
+  }
+  if (c.meta.contains("tolerance")) {
+    const auto& t = c.meta["tolerance"];
+    if (!t.is_object() || t.value("metric", "") != "rel_l2" || !t.contains("max") || !t["max"].is_number() ||
+        !(t["max"].get<double>() > 0))
+      return Error(meta_path +
+                   ": \"tolerance\" must be {\"metric\": \"rel_l2\", \"max\": a positive number}");
+    c.tolerance = CaseTolerance{t["max"].get<double>()};
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Expected<GoldenCase> GoldenCase::load(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Error(dir + ": not a folder (expected a golden case folder)");
@@ -27,6 +69,7 @@ Expected<GoldenCase> GoldenCase::load(const std::string& dir) {
   if (!c.meta.is_object() || !c.meta.contains("component") || !c.meta["component"].is_string())
     return Error(meta_path + ": missing string field \"component\"");
   c.component = c.meta["component"].get<std::string>();
+  FW_RETURN_IF_ERROR(read_modes(meta_path, c));
   const std::string io = (fs::path(dir) / "io.safetensors").string();
   if (fs::exists(io)) {
     FW_ASSIGN_OR_RETURN(auto store, WeightStore::open(io));

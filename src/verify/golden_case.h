@@ -11,8 +11,15 @@
 #include "core/tensor.h"
 #include "io/weight_store.h"
 #include "ops/ops.h"
+#include "quant/modes.h"
 
 namespace fastwan {
+
+// A case computed in a precision mode states its own bound: case.json "tolerance": {"metric": "rel_l2",
+// "max": 0.002}, applied to every stored output.
+struct CaseTolerance {
+  double max = 0.0;
+};
 
 struct GoldenCase {
   std::string dir;
@@ -20,6 +27,11 @@ struct GoldenCase {
   std::string component;          // case.json "component"
   nlohmann::json meta;            // case.json
   std::optional<WeightStore> io;  // io.safetensors when the case has one
+  // case.json "modes" ({"linear": "fp8"}, ...): the modes the reference ran in; a mode this build does not
+  // know fails the load, naming it. Unnamed modes are the exact (bf16 / fp32) defaults.
+  quant::ModelOptions modes;
+  bool has_modes = false;
+  std::optional<CaseTolerance> tolerance;  // case.json "tolerance" (rel_l2), for mode cases
 
   static Expected<GoldenCase> load(const std::string& dir);
   // An io tensor as f32; error names the case and the tensor.

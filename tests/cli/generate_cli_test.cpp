@@ -102,6 +102,38 @@ TEST_F(GenerateCli, TheSameSeedGivesTheSameFramesAnotherSeedOthers) {
               y4m("--sampler unipc --decoder wan-vae --steps 3", "g2.y4m"));
 }
 
+TEST_F(GenerateCli, PrecisionModesFollowTheCheckpointAndFlagsOverrideThem) {
+  test::TempDir out;
+  const fs::path fp8 = dir_->path() / "FastWan-QAD-FP8-tiny";
+  if (!fs::exists(fp8)) fs::create_directory_symlink(model(), fp8);
+  // FastWan-QAD-FP8 runs with FP8 linears by default (on the CPU as fake quantization) and says so in -v.
+  auto q = run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() + " --device cpu" +
+                       " -W 16 -H 16 --frames 1 -o " + out.file("fp8.y4m"));
+  ASSERT_EQ(q.status, 0) << q.output;
+  EXPECT_NE(
+      q.output.find("modes: linear fp8, attention bf16 (FastWan-QAD-FP8 was trained with FP8 per-tensor "
+                    "linears)"),
+      std::string::npos)
+      << q.output;
+  auto base = run_command(fastwan_bin() + " -v generate -p x --model " + model() +
+                          " -W 16 -H 16 --frames 1 --steps 1 -o " + out.file("bf16.y4m"));
+  ASSERT_EQ(base.status, 0) << base.output;
+  EXPECT_NE(base.output.find("modes: linear bf16, attention bf16 (Wan2.1 runs in bf16)"), std::string::npos)
+      << base.output;
+  auto row = run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() +
+                         " --linear fp8-row -W 16 -H 16 --frames 1 -o " + out.file("row.y4m"));
+  ASSERT_EQ(row.status, 0) << row.output;
+  EXPECT_NE(row.output.find("modes: linear fp8-row, attention bf16 (set on the command line)"),
+            std::string::npos)
+      << row.output;
+  // The modes change the video (the same seed and prompt otherwise).
+  auto exact = run_command(fastwan_bin() + " generate -p x --model " + fp8.string() +
+                           " --linear bf16 -W 16 -H 16 --frames 1 -o " + out.file("exact.y4m"));
+  ASSERT_EQ(exact.status, 0) << exact.output;
+  EXPECT_NE(test::read_file(out.file("exact.y4m")), test::read_file(out.file("fp8.y4m")));
+  EXPECT_NE(test::read_file(out.file("row.y4m")), test::read_file(out.file("fp8.y4m")));
+}
+
 TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
   test::TempDir out;
   // -v in a pipe: one line per step.
@@ -248,6 +280,8 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
       {"--device tpu" + y4m, "--device: unknown device 'tpu' (expected cpu or cuda)"},
       {"--format webm" + y4m, "--format: unknown format 'webm' (expected mp4, png or y4m)"},
       {"--family sd" + y4m, "--family: unknown model family 'sd' (expected fastwan-qad or wan2.1)"},
+      {"--linear int4" + y4m, "--linear int4: unknown mode (expected bf16, fp8 or fp8-row)"},
+      {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16)"},
       {"--cfg-scale -2" + y4m, "--cfg-scale -2.000000: expected a finite value >= 0 (1 = off)"},
       {"--cfg-scale nan" + y4m, "--cfg-scale nan: expected a finite value >= 0"},
       {"--cfg-scale 5x" + y4m, "--cfg-scale 5x: expected a number"},

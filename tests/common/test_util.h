@@ -12,7 +12,8 @@
 
 namespace fastwan::test {
 
-// tests/data/golden (compiled in as FASTWAN_GOLDEN_DIR).
+// The golden cases: $FASTWAN_GOLDEN_DIR, else tests/data/golden under the working directory, else the source
+// tree's (compiled in as FASTWAN_GOLDEN_DIR).
 std::string golden_dir();
 std::string golden_case(const std::string& name);
 

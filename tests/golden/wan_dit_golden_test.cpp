@@ -1,4 +1,5 @@
 // The Wan DiT CPU reference against diffusers (wan_dit_tiny): every stored intermediate at 1e-4 relative.
+#include <filesystem>
 #include <set>
 
 #include "common/test_util.h"
@@ -22,6 +23,59 @@ TEST(WanDitGolden, EveryIntermediateMatchesDiffusers) {
   for (const char* name :
        {"patch_embed_out", "temb", "timestep_proj", "text_embed_out", "block_0_out", "block_1_out", "sample"})
     EXPECT_TRUE(checked.count(name)) << name << " was not compared";
+}
+
+// The CPU oracle of the FP8 modes: every block linear's weight is its dequantized FP8 value (codes from the
+// bf16 weight), every input is fake-quantized; the output moves by the FP8 error, no more.
+TEST(WanDitGolden, Fp8FakeQuantizationMovesTheOutputByTheFp8ErrorOnly) {
+  ASSERT_OK_AND_ASSIGN(auto gc, GoldenCase::load(test::golden_case("wan_dit_tiny")));
+  ASSERT_OK_AND_ASSIGN(Tensor latents, gc.tensor("hidden_states"));
+  ASSERT_OK_AND_ASSIGN(Tensor t, gc.tensor("timestep"));
+  ASSERT_OK_AND_ASSIGN(Tensor context, gc.tensor("encoder_hidden_states"));
+  ASSERT_OK_AND_ASSIGN(Tensor exact, gc.tensor("sample"));
+  for (auto mode : {quant::LinearMode::fp8, quant::LinearMode::fp8_row}) {
+    SCOPED_TRACE(std::string(quant::linear_mode_name(mode)));
+    ASSERT_OK_AND_ASSIGN(auto model, WanTransformer3DModel::load(gc.dir, {mode, quant::AttentionMode::bf16}));
+    const auto& l = model.blocks()[1].attn1.to_q;
+    EXPECT_EQ(l.mode, mode);
+    EXPECT_EQ(l.weight.dtype(), DType::f32);  // the dequantized codes
+    ASSERT_OK_AND_ASSIGN(Tensor out, model.forward(latents, t.item_f32(0), context));
+    const double err = ops::compare(out, exact).rel_l2;
+    std::printf("wan_dit_tiny --linear %s vs exact: rel L2 %.3e\n",
+                std::string(quant::linear_mode_name(mode)).c_str(), err);
+    EXPECT_GT(err, 1e-4);
+    EXPECT_LT(err, 6e-2);
+  }
+}
+
+// Golden cases in a precision mode (case.json "modes"): a mode this build does not know, or a component that
+// has no modes, fails naming it instead of running exact.
+TEST(WanDitGolden, UnknownModesInACaseFailNamingTheMode) {
+  test::TempDir dir;
+  for (const char* f : {"config.json", "diffusion_pytorch_model.safetensors", "io.safetensors"})
+    std::filesystem::copy_file(test::golden_case("wan_dit_tiny") + "/" + f, dir.file(f));
+  test::write_file(dir.file("case.json"), R"({"component": "wan_dit", "modes": {"linear": "int3"}})");
+  auto bad = GoldenCase::load(dir.path().string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("linear mode 'int3' is not known to this build"), std::string::npos)
+      << bad.error().message();
+  test::write_file(dir.file("case.json"), R"({"component": "wan_dit", "modes": {"linear": "fp8"},
+                                              "tolerance": {"metric": "rel_l2", "max": 0.5}})");
+  ASSERT_OK_AND_ASSIGN(auto ok, GoldenCase::load(dir.path().string()));
+  EXPECT_TRUE(ok.has_modes);
+  EXPECT_EQ(ok.modes.linear, quant::LinearMode::fp8);
+  ASSERT_TRUE(ok.tolerance.has_value());
+  EXPECT_EQ(ok.tolerance->max, 0.5);
+  // verify runs it in FP8 against the exact outputs: within a loose bound, and reports rel_l2.
+  auto r = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("wan_dit, linear fp8, attention bf16"), std::string::npos) << r.output;
+  test::write_file(dir.file("case.json"), R"({"component": "wan_dit", "tolerance": {"metric": "max_abs"}})");
+  EXPECT_FALSE(GoldenCase::load(dir.path().string()).ok());
+  test::write_file(dir.file("case.json"), R"({"component": "taehv_decoder", "modes": {"linear": "fp8"}})");
+  auto taehv = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
+  EXPECT_NE(taehv.status, 0);
+  EXPECT_NE(taehv.output.find("does not run in precision modes"), std::string::npos) << taehv.output;
 }
 
 TEST(WanDitGolden, ForwardRejectsInputsThatDoNotFit) {

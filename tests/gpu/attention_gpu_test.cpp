@@ -55,7 +55,7 @@ TEST_P(AttentionGpu, MatchesCpuReference) {
   ops::AttentionOptions opt;
   opt.scale = o.params.scale;
   const Tensor ref = ops::attention(q, k, v, opt).reshape({sq, h * 128});
-  cuda::flash_attention(o.params, nullptr);
+  cuda::flash_attention(test::context(), o.params);
   const double err = test::rel_l2(o.out, ref);
   std::printf("attention sq=%d sk=%d h=%d: rel L2 %.3e\n", sq, sk, h, err);
   EXPECT_LT(err, 1e-2);
@@ -77,7 +77,7 @@ TEST(AttentionGpuFullLength, MatchesFp32GpuReferenceAt480p) {
   test::fill_random_bf16(k, 12, 2.0f);
   test::fill_random_bf16(vt, 13, 1.0f);
   cuda::AttentionParams p{q.raw(), k.raw(), vt.raw(), out.raw(), h, s, s, s, h * 128, 0.08838834764831845f};
-  cuda::flash_attention(p, nullptr);
+  cuda::flash_attention(test::context(), p);
   // fp32 reference on every 97th query row (338 rows x 12 heads).
   const int stride = 97, rows = (s + stride - 1) / stride;
   Tensor ref = test::poisoned({rows, h * 128}, DType::f32);

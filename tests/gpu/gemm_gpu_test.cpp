@@ -36,7 +36,7 @@ TEST_P(GemmGpu, MatchesLinear) {
   p.k = c.k;
   p.epilogue = c.epilogue;
   if (c.epilogue != cuda::Epilogue::none) p.bias = db.raw();
-  cuda::gemm(p, nullptr);
+  cuda::gemm(test::context(), p);
   Tensor ref = ops::linear(x, w, c.epilogue == cuda::Epilogue::none ? Tensor() : b);
   if (c.epilogue == cuda::Epilogue::gelu_bias) ops::gelu_tanh_(ref);
   const double err = test::rel_l2(out, ref);
@@ -76,7 +76,7 @@ TEST(GemmGpuBatched, StridedBatchWithF32OutputAndNonTransposedB) {
   p.k = k;
   p.batch = batch;
   p.alpha = 0.5f;
-  cuda::gemm(p, nullptr);
+  cuda::gemm(test::context(), p);
   Tensor ref = Tensor::empty({batch, m, n}, DType::f32);
   for (int i = 0; i < batch; ++i) {
     const Tensor bt = bm.select(0, i).permute({1, 0}).contiguous();

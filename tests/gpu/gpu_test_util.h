@@ -5,6 +5,7 @@
 
 #include "common/test_util.h"
 #include "cuda/check.h"
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "models/common/video_decoder.h"
 #include "ops/ops.h"
@@ -15,6 +16,12 @@ namespace fastwan::test {
   do {                                                                          \
     if (!::fastwan::cuda::device_available()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
+
+// The device context the kernel tests run their ops on (one per test program, device 0).
+inline cuda::DeviceContext& context() {
+  static std::shared_ptr<cuda::DeviceContext> ctx = cuda::DeviceContext::create();
+  return *ctx;
+}
 
 // A device tensor of `shape` in `dtype`, filled with 0xFF bytes (NaN) so unwritten elements show up.
 inline Tensor poisoned(const Shape& shape, DType dtype) {

@@ -30,8 +30,9 @@ TEST(WanDitGpu, RealWidthTwoLayersMatchCpuReference) {
   const float t = 757.0f;
   ASSERT_OK_AND_ASSIGN(Tensor ref, cpu_model.forward(latents, t, context));
 
-  ASSERT_OK_AND_ASSIGN(auto weights, cuda::upload_dit_weights(config, store));
-  cuda::WanDitCuda dit(config, std::move(weights));
+  auto ctx = cuda::DeviceContext::create();
+  ASSERT_OK_AND_ASSIGN(auto weights, cuda::upload_dit_weights(*ctx, config, store));
+  cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights));
   ASSERT_OK(dit.prepare(3, 60, 104, 512));
   ASSERT_OK(dit.set_context(context.reshape({512, 4096})));
   FW_CUDA_CHECK(cudaMemcpy(dit.latents().raw(), latents.raw(), latents.nbytes(), cudaMemcpyHostToDevice));

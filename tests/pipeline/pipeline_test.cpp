@@ -99,7 +99,8 @@ Backend fake_backend(Events& e) {
   b.load_text_encoder = [&e](const ModelFolder&) -> Expected<std::unique_ptr<TextEncoderStage>> {
     return std::unique_ptr<TextEncoderStage>(new FakeText(e));
   };
-  b.load_denoiser = [&e](const ModelFolder&) -> Expected<std::unique_ptr<Denoiser>> {
+  b.load_denoiser = [&e](const ModelFolder&,
+                         const quant::ModelOptions&) -> Expected<std::unique_ptr<Denoiser>> {
     return std::unique_ptr<Denoiser>(new FakeDenoiser(e));
   };
   b.load_decoder = [&e](const ModelFolder&, DecoderKind) -> Expected<std::unique_ptr<VideoDecoder>> {

@@ -1,6 +1,7 @@
 #include "models/common/nn.h"
 
 #include "core/check.h"
+#include "quant/fp8.h"
 
 namespace fastwan::nn {
 
@@ -12,6 +13,33 @@ Expected<Linear> Linear::load(const WeightStore& store, const std::string& prefi
     FW_ASSIGN_OR_RETURN(l.bias, store.get(prefix + ".bias", {out}));
   }
   return l;
+}
+
+namespace {
+
+quant::Fp8Granularity granularity_of(quant::LinearMode mode) {
+  return mode == quant::LinearMode::fp8_row ? quant::Fp8Granularity::per_row
+                                            : quant::Fp8Granularity::per_tensor;
+}
+
+}  // namespace
+
+Status Linear::set_mode(quant::LinearMode new_mode, const std::string& prefix) {
+  name = prefix;
+  if (new_mode == mode) return Status::Ok();
+  if (mode != quant::LinearMode::bf16) return Error(prefix + ": the weight is already quantized");
+  mode = new_mode;
+  if (mode == quant::LinearMode::bf16) return Status::Ok();
+  FW_ASSIGN_OR_RETURN(
+      weight, quant::fake_quantize_fp8(weight.to(DType::bf16), granularity_of(mode), prefix + ".weight"));
+  return Status::Ok();
+}
+
+Tensor Linear::operator()(const Tensor& x) const {
+  if (mode == quant::LinearMode::bf16) return ops::linear(x, weight, bias);
+  auto xq = quant::fake_quantize_fp8(x.contiguous(), granularity_of(mode), "the input of " + name);
+  FW_CHECK(xq.ok(), xq.ok() ? std::string() : xq.error().message());
+  return ops::linear(*xq, weight, bias);
 }
 
 Expected<NormParams> NormParams::load(const WeightStore& store, const std::string& prefix, int64_t dim,

@@ -8,19 +8,27 @@
 
 #include "io/weight_store.h"
 #include "ops/ops.h"
+#include "quant/modes.h"
 
 namespace fastwan::nn {
 
 // torch.nn.Linear: weight [out, in], bias [out].
+//
+// In a quantized mode (set_mode) the layer is the CPU oracle of the GPU's quantized linear, as fake
+// quantization: the weight is replaced by its dequantized FP8 value (quantized from the bf16 cast, as
+// FastVideo does on the GPU), and every input is quantized and dequantized before the fp32 product.
 struct Linear {
   Tensor weight;
   Tensor bias;  // undefined when the layer has none
+  quant::LinearMode mode = quant::LinearMode::bf16;
+  std::string name;  // the checkpoint prefix, for errors (set by set_mode)
 
   static Expected<Linear> load(const WeightStore& store, const std::string& prefix, int64_t in, int64_t out,
                                bool has_bias = true);
   int64_t in_features() const { return weight.dim(1); }
   int64_t out_features() const { return weight.dim(0); }
-  Tensor operator()(const Tensor& x) const { return ops::linear(x, weight, bias); }
+  Status set_mode(quant::LinearMode mode, const std::string& prefix);
+  Tensor operator()(const Tensor& x) const;
 };
 
 // A norm's affine parameters (weight [dim], optional bias [dim]).

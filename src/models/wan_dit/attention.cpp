@@ -19,6 +19,13 @@ Expected<WanAttention> WanAttention::load(const WeightStore& store, const WanDit
   return a;
 }
 
+Status WanAttention::set_linear_mode(quant::LinearMode mode, const std::string& prefix) {
+  FW_RETURN_IF_ERROR(to_q.set_mode(mode, prefix + ".to_q"));
+  FW_RETURN_IF_ERROR(to_k.set_mode(mode, prefix + ".to_k"));
+  FW_RETURN_IF_ERROR(to_v.set_mode(mode, prefix + ".to_v"));
+  return to_out_0.set_mode(mode, prefix + ".to_out.0");
+}
+
 Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const RopeTables* rope) const {
   const int64_t dim = to_q.out_features(), head_dim = dim / heads;
   Tensor q = ops::rms_norm(to_q(x), eps, norm_q.weight).reshape({x.dim(0), heads, head_dim});

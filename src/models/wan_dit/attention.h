@@ -17,6 +17,8 @@ struct WanAttention {
 
   static Expected<WanAttention> load(const WeightStore& store, const WanDitConfig& config,
                                      const std::string& prefix);
+  // to_q, to_k, to_v and to_out.0 in `mode` (nn::Linear::set_mode).
+  Status set_linear_mode(quant::LinearMode mode, const std::string& prefix);
   // x: [S, dim] queries; context: [L, dim] keys/values source (x itself for self-attention).
   // rope: applied to q and k when given (self-attention only).
   Tensor operator()(const Tensor& x, const Tensor& context, const RopeTables* rope) const;

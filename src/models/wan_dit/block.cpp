@@ -24,6 +24,13 @@ Expected<WanTransformerBlock> WanTransformerBlock::load(const WeightStore& store
   return b;
 }
 
+Status WanTransformerBlock::set_linear_mode(quant::LinearMode mode, const std::string& prefix) {
+  FW_RETURN_IF_ERROR(attn1.set_linear_mode(mode, prefix + ".attn1"));
+  FW_RETURN_IF_ERROR(attn2.set_linear_mode(mode, prefix + ".attn2"));
+  FW_RETURN_IF_ERROR(ffn.net_0_proj.set_mode(mode, prefix + ".ffn.net.0.proj"));
+  return ffn.net_2.set_mode(mode, prefix + ".ffn.net.2");
+}
+
 Tensor WanTransformerBlock::operator()(const Tensor& x, const Tensor& text, const Tensor& timestep_proj,
                                        const RopeTables& rope) const {
   const int64_t dim = x.dim(1);

@@ -24,6 +24,8 @@ struct WanTransformerBlock {
 
   static Expected<WanTransformerBlock> load(const WeightStore& store, const WanDitConfig& config,
                                             const std::string& prefix);
+  // The ten quantized linears of a block (attn1, attn2, ffn.net.0.proj, ffn.net.2) in `mode`.
+  Status set_linear_mode(quant::LinearMode mode, const std::string& prefix);
   // x: [S, dim]; text: [L, dim]; timestep_proj: [6 * dim].
   Tensor operator()(const Tensor& x, const Tensor& text, const Tensor& timestep_proj,
                     const RopeTables& rope) const;

@@ -6,16 +6,19 @@
 
 namespace fastwan {
 
-Expected<WanTransformer3DModel> WanTransformer3DModel::load(const std::string& path) {
+Expected<WanTransformer3DModel> WanTransformer3DModel::load(const std::string& path,
+                                                            const quant::ModelOptions& options) {
   const std::string config_path = (std::filesystem::path(path) / "config.json").string();
   FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(config_path));
   FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(path));
-  return load(config, store);
+  return load(config, store, options);
 }
 
-Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& c, const WeightStore& store) {
+Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& c, const WeightStore& store,
+                                                            const quant::ModelOptions& options) {
   WanTransformer3DModel m;
   m.config_ = c;
+  m.options_ = options;
   m.store_ = store;
   const int64_t dim = c.dim();
   FW_ASSIGN_OR_RETURN(m.patch_embedding_weight_,
@@ -24,7 +27,9 @@ Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& 
   FW_ASSIGN_OR_RETURN(m.patch_embedding_bias_, store.get("patch_embedding.bias", {dim}));
   FW_ASSIGN_OR_RETURN(m.condition_embedder_, WanConditionEmbedder::load(store, c, "condition_embedder."));
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    FW_ASSIGN_OR_RETURN(auto block, WanTransformerBlock::load(store, c, "blocks." + std::to_string(i)));
+    const std::string prefix = "blocks." + std::to_string(i);
+    FW_ASSIGN_OR_RETURN(auto block, WanTransformerBlock::load(store, c, prefix));
+    FW_RETURN_IF_ERROR(block.set_linear_mode(options.linear, prefix));
     m.blocks_.push_back(std::move(block));
   }
   FW_ASSIGN_OR_RETURN(m.scale_shift_table_, store.get("scale_shift_table", {1, 2, dim}));

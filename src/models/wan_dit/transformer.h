@@ -21,11 +21,16 @@ using DitTrace = std::function<void(const std::string& name, const Tensor& value
 
 class WanTransformer3DModel {
  public:
-  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint.
-  static Expected<WanTransformer3DModel> load(const std::string& path);
-  static Expected<WanTransformer3DModel> load(const WanDitConfig& config, const WeightStore& store);
+  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint. `options`: the
+  // precision modes, run as fake quantization (the CPU oracle of each GPU mode).
+  static Expected<WanTransformer3DModel> load(const std::string& path,
+                                              const quant::ModelOptions& options = {});
+  static Expected<WanTransformer3DModel> load(const WanDitConfig& config, const WeightStore& store,
+                                              const quant::ModelOptions& options = {});
 
   const WanDitConfig& config() const { return config_; }
+  const quant::ModelOptions& options() const { return options_; }
+  const std::vector<WanTransformerBlock>& blocks() const { return blocks_; }
 
   // latents: [1, in_channels, T, H, W] f32; context: [1, L, text_dim] f32. Returns [1, out_channels, T, H,
   // W].
@@ -34,6 +39,7 @@ class WanTransformer3DModel {
 
  private:
   WanDitConfig config_;
+  quant::ModelOptions options_;
   WeightStore store_;  // keeps the mapped files alive
   Tensor patch_embedding_weight_, patch_embedding_bias_;
   WanConditionEmbedder condition_embedder_;

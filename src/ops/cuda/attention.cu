@@ -14,6 +14,7 @@
 
 #include "cuda/check.h"
 #include "cuda/tensor_map.h"
+#include "ops/cuda/amax.cuh"
 #include "ops/cuda/attention.h"
 #include "ops/cuda/hopper.cuh"
 
@@ -45,6 +46,7 @@ struct KernelArgs {
   __nv_bfloat16* out;
   int seq_q, seq_kv, out_stride;
   float scale_log2;
+  float* amax;
 };
 
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
@@ -271,6 +273,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     row_sum[r] += __shfl_xor_sync(0xffffffff, row_sum[r], 2);
   }
   const float inv[2] = {1.0f / row_sum[0], 1.0f / row_sum[1]};
+  float amax = 0.0f;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = q_tile * kBlockM + wg * 64 + row_in_wg + 8 * r;
@@ -280,8 +283,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int c = 0; c < 16; ++c) {
       const uint32_t v = pack_bf16(o[4 * c + 2 * r] * inv[r], o[4 * c + 2 * r + 1] * inv[r]);
       *reinterpret_cast<uint32_t*>(dst + 8 * c) = v;
+      const __nv_bfloat162 h = *reinterpret_cast<const __nv_bfloat162*>(&v);
+      amax = fmaxf(amax, fmaxf(fabsf(__low2float(h)), fabsf(__high2float(h))));
     }
   }
+  if (args.amax) warp_fold_amax(args.amax, amax);
 }
 
 }  // namespace
@@ -290,7 +296,7 @@ double attention_flops(const AttentionParams& p) {
   return 4.0 * p.heads * static_cast<double>(p.seq_q) * p.seq_kv * kD;
 }
 
-void flash_attention(const AttentionParams& p, cudaStream_t stream) {
+void flash_attention(DeviceContext& ctx, const AttentionParams& p) {
   FW_CHECK(p.heads > 0 && p.seq_q > 0 && p.seq_kv > 0, "flash_attention: empty problem");
   FW_CHECK(p.vt_stride >= p.seq_kv && p.vt_stride % 8 == 0,
            "flash_attention: vt_stride must be >= seq_kv and % 8");
@@ -304,16 +310,13 @@ void flash_attention(const AttentionParams& p, cudaStream_t stream) {
       make_tensor_map_3d_bf16_sw128(p.vt, {static_cast<uint64_t>(p.seq_kv), kD, h},
                                     {uint64_t(p.vt_stride) * 2, uint64_t(p.vt_stride) * kD * 2}, {64, 128});
   KernelArgs args{static_cast<__nv_bfloat16*>(p.out), p.seq_q, p.seq_kv, p.out_stride,
-                  p.scale * 1.4426950408889634f};
+                  p.scale * 1.4426950408889634f,      p.amax};
   const int smem = sizeof(SharedStorage) + 1024;
   const dim3 grid((p.seq_q + kBlockM - 1) / kBlockM, p.heads);
-  static bool configured = false;
-  if (!configured) {  // before any graph capture: the first call runs eagerly
+  if (ctx.first_use(reinterpret_cast<const void*>(&flash_attention_kernel)))  // per device, before capture
     FW_CUDA_CHECK(
         cudaFuncSetAttribute(flash_attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    configured = true;
-  }
-  flash_attention_kernel<<<grid, kThreads, smem, stream>>>(tm_q, tm_k, tm_vt, args);
+  flash_attention_kernel<<<grid, kThreads, smem, ctx.stream()>>>(tm_q, tm_k, tm_vt, args);
   FW_CUDA_CHECK_LAUNCH();
 }
 

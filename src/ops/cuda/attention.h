@@ -12,6 +12,8 @@
 
 #include <cuda_runtime.h>
 
+#include "cuda/context.h"
+
 namespace fastwan::cuda {
 
 struct AttentionParams {
@@ -24,12 +26,13 @@ struct AttentionParams {
   int seq_kv = 0;
   int vt_stride = 0;
   int out_stride = 0;
-  float scale = 0.0f;  // softmax scale, 1/sqrt(128) for Wan
+  float scale = 0.0f;     // softmax scale, 1/sqrt(128) for Wan
+  float* amax = nullptr;  // when set: max |out| (bf16) folded in, for FP8 per-tensor scaling of the output
 };
 
 constexpr int kAttentionHeadDim = 128;
 
-void flash_attention(const AttentionParams& p, cudaStream_t stream);
+void flash_attention(DeviceContext& ctx, const AttentionParams& p);
 
 // 4 * heads * seq_q * seq_kv * 128: the FLOPs of one call, for throughput reports.
 double attention_flops(const AttentionParams& p);

@@ -29,9 +29,25 @@ struct ConvPlan {
 
 using Key = std::tuple<int, int, int, int, int, int, int, int>;
 
-class Convs {
+}  // namespace
+
+class ConvEngine {
  public:
-  Convs() { FW_CUDNN_CHECK(cudnnCreate(&handle_)); }
+  ConvEngine() { FW_CUDNN_CHECK(cudnnCreate(&handle_)); }
+  ~ConvEngine() {
+    for (auto& [key, plan] : plans_) {
+      cudnnDestroyTensorDescriptor(plan.x);
+      cudnnDestroyTensorDescriptor(plan.y);
+      cudnnDestroyTensorDescriptor(plan.bias);
+      cudnnDestroyFilterDescriptor(plan.w);
+      cudnnDestroyConvolutionDescriptor(plan.conv);
+      cudnnDestroyActivationDescriptor(plan.relu);
+      cudnnDestroyActivationDescriptor(plan.identity);
+    }
+    cudaFree(workspace_);
+    cudaFree(zero_bias_);
+    cudnnDestroy(handle_);
+  }
 
   void run(const Conv2dParams& p, cudaStream_t stream) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -147,19 +163,20 @@ class Convs {
   std::map<Key, ConvPlan> plans_;
 };
 
-Convs& convs() {
-  static Convs c;
-  return c;
+ConvEngine* new_conv_engine() {
+  return new ConvEngine();
 }
 
-}  // namespace
+void delete_conv_engine(ConvEngine* engine) {
+  delete engine;
+}
 
-void conv2d_nhwc(const Conv2dParams& p, cudaStream_t stream) {
+void conv2d_nhwc(DeviceContext& ctx, const Conv2dParams& p) {
   FW_CHECK(p.n > 0 && p.h > 0 && p.w_px > 0 && p.c_in > 0 && p.c_out > 0 &&
                (p.kernel == 1 || p.kernel == 3) && p.kt >= 1,
            "conv2d_nhwc: bad shape");
   FW_CHECK(p.dtype == DType::f16 || p.dtype == DType::bf16, "conv2d_nhwc: f16 or bf16 only");
-  convs().run(p, stream);
+  ctx.convs().run(p, ctx.stream());
 }
 
 }  // namespace fastwan::cuda

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "cuda/context.h"
 
 namespace fastwan::cuda {
 
@@ -28,6 +29,10 @@ struct Conv2dParams {
   DType dtype = DType::f16;  // of x, w, bias, z, y: f16 or bf16
 };
 
-void conv2d_nhwc(const Conv2dParams& p, cudaStream_t stream);
+void conv2d_nhwc(DeviceContext& ctx, const Conv2dParams& p);
+
+// The engine a DeviceContext owns (cuDNN handle, workspace, plans).
+ConvEngine* new_conv_engine();
+void delete_conv_engine(ConvEngine* engine);
 
 }  // namespace fastwan::cuda

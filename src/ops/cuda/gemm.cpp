@@ -20,21 +20,53 @@ struct Plan {
 };
 
 using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                           int, bool, int, int, bool>;
+                           int, bool, int, int, bool, int, int>;
 
-class Gemms {
+cudaDataType_t cuda_type(DType t) {
+  switch (t) {
+    case DType::bf16:
+      return CUDA_R_16BF;
+    case DType::f32:
+      return CUDA_R_32F;
+    case DType::fp8_e4m3:
+      return CUDA_R_8F_E4M3;
+    default:
+      FW_CHECK(false, "gemm: unsupported operand type " + std::string(dtype_name(t)));
+      return CUDA_R_32F;
+  }
+}
+
+}  // namespace
+
+class GemmEngine {
  public:
-  Gemms() {
+  GemmEngine() {
     FW_CUBLAS_CHECK(cublasLtCreate(&handle_));
     FW_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+  }
+  ~GemmEngine() {
+    for (auto& [key, plan] : plans_) {
+      cublasLtMatrixLayoutDestroy(plan.a);
+      cublasLtMatrixLayoutDestroy(plan.b);
+      cublasLtMatrixLayoutDestroy(plan.d);
+      cublasLtMatmulDescDestroy(plan.op);
+    }
+    cudaFree(workspace_);
+    cublasLtDestroy(handle_);
   }
 
   void run(const GemmParams& p, cudaStream_t stream) {
     const Plan& plan = plan_for(p);
-    // The bias pointer is per call (plans are shared by every layer of the same shape).
+    // Pointers are per call (plans are shared by every layer of the same shape). cuBLAS's A is our B.
     if (p.epilogue != Epilogue::none)
       FW_CUBLAS_CHECK(
           cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias, sizeof p.bias));
+    if (p.scaling != GemmScaling::none) {
+      FW_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
+                                                     &p.b_scale, sizeof p.b_scale));
+      FW_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
+                                                     &p.a_scale, sizeof p.a_scale));
+    }
     FW_CUBLAS_CHECK(cublasLtMatmul(handle_, plan.op, &p.alpha, p.b, plan.a, p.a, plan.b, &p.beta, p.d, plan.d,
                                    p.d, plan.d, &plan.algo, workspace_, kWorkspaceBytes, stream));
   }
@@ -55,7 +87,9 @@ class Gemms {
                       p.b_transposed,
                       static_cast<int>(p.epilogue),
                       static_cast<int>(p.d_type),
-                      p.beta != 0.0f};
+                      p.beta != 0.0f,
+                      static_cast<int>(p.a_type),
+                      static_cast<int>(p.scaling)};
     std::lock_guard<std::mutex> lock(mu_);
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
@@ -72,13 +106,26 @@ class Gemms {
     if (p.epilogue == Epilogue::bias) epi = CUBLASLT_EPILOGUE_BIAS;
     if (p.epilogue == Epilogue::gelu_bias) epi = CUBLASLT_EPILOGUE_GELU_BIAS;
     FW_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
-
-    if (p.b_transposed) {
-      FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, CUDA_R_16BF, p.k, p.n, p.ldb));
-    } else {
-      FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, CUDA_R_16BF, p.n, p.k, p.ldb));
+    if (p.epilogue != Epilogue::none) {
+      const cudaDataType_t bias_type = d_type;
+      FW_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
+                                                     sizeof bias_type));
     }
-    FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.b, CUDA_R_16BF, p.k, p.m, p.lda));
+    if (p.scaling == GemmScaling::per_row) {
+      const cublasLtMatmulMatrixScale_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+      FW_CUBLAS_CHECK(
+          cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
+      FW_CUBLAS_CHECK(
+          cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
+    }
+
+    const cudaDataType_t a_type = cuda_type(p.a_type), b_type = cuda_type(p.b_type);
+    if (p.b_transposed) {
+      FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, b_type, p.k, p.n, p.ldb));
+    } else {
+      FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, b_type, p.n, p.k, p.ldb));
+    }
+    FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.b, a_type, p.k, p.m, p.lda));
     FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.d, d_type, p.n, p.m, p.ldd));
     if (p.batch > 1) {
       auto set_batch = [&](cublasLtMatrixLayout_t l, int64_t stride) {
@@ -102,7 +149,7 @@ class Gemms {
                                                    &result, &found));
     cublasLtMatmulPreferenceDestroy(pref);
     FW_CHECK(found > 0, "cuBLASLt has no algorithm for a " + std::to_string(p.m) + "x" + std::to_string(p.n) +
-                            "x" + std::to_string(p.k) + " bf16 GEMM");
+                            "x" + std::to_string(p.k) + " " + std::string(dtype_name(p.a_type)) + " GEMM");
     plan.algo = result.algo;
     return plans_.emplace(key, plan).first->second;
   }
@@ -113,17 +160,24 @@ class Gemms {
   std::map<PlanKey, Plan> plans_;
 };
 
-Gemms& gemms() {
-  static Gemms g;
-  return g;
+GemmEngine* new_gemm_engine() {
+  return new GemmEngine();
 }
 
-}  // namespace
+void delete_gemm_engine(GemmEngine* engine) {
+  delete engine;
+}
 
-void gemm(const GemmParams& p, cudaStream_t stream) {
+void gemm(DeviceContext& ctx, const GemmParams& p) {
   FW_CHECK(p.m > 0 && p.n > 0 && p.k > 0, "gemm: empty shape");
   FW_CHECK(p.epilogue == Epilogue::none || p.bias != nullptr, "gemm: bias epilogue without a bias");
-  gemms().run(p, stream);
+  const bool fp8 = p.a_type == DType::fp8_e4m3;
+  FW_CHECK(fp8 == (p.b_type == DType::fp8_e4m3), "gemm: FP8 needs both operands in e4m3");
+  FW_CHECK(fp8 == (p.scaling != GemmScaling::none) && (!fp8 || (p.a_scale && p.b_scale)),
+           "gemm: FP8 operands need their scales (and bf16 operands none)");
+  FW_CHECK(!fp8 || (p.b_transposed && p.batch == 1 && p.k % 16 == 0 && p.lda % 16 == 0 && p.ldb % 16 == 0),
+           "gemm: FP8 needs a transposed B, one batch and 16-element aligned K and rows");
+  ctx.gemms().run(p, ctx.stream());
 }
 
 }  // namespace fastwan::cuda

@@ -1,6 +1,7 @@
 #include <cuda_bf16.h>
 
 #include "cuda/check.h"
+#include "ops/cuda/amax.cuh"
 #include "ops/cuda/norm.h"
 
 namespace fastwan::cuda {
@@ -88,6 +89,7 @@ __global__ void row_norm_kernel(const RowNormParams p) {
     for (int i = 0; i < 8; ++i) sq += (r.v[i] - mean) * (r.v[i] - mean);
   }
   const float rstd = rsqrtf(warp_sum(sq) / p.dim + p.eps);
+  float amax = 0.0f;
   for (int c = lane * 8; c < p.dim; c += 256) {
     const Vec8 r = residual8<kOp>(p, base, c);
     Vec8 n;
@@ -113,7 +115,10 @@ __global__ void row_norm_kernel(const RowNormParams p) {
       for (int i = 0; i < 8; ++i) n.v[i] = rbf((r.v[i] - mean) * rstd) * rbf(1.0f + sc.v[i]) + sh.v[i];
     }
     store8(out + base + c, n);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) amax = fmaxf(amax, fabsf(rbf(n.v[i])));
   }
+  if (p.amax) warp_fold_amax(p.amax, amax);
 }
 
 template <Op kOp>

@@ -27,6 +27,7 @@ struct RowNormParams {
   const float* gate = nullptr;   // fp32 [dim]
   const void* weight = nullptr;  // bf16 [dim] affine LN weight
   const void* bias = nullptr;    // bf16 [dim] affine LN bias
+  float* amax = nullptr;  // when set: max |out| (as stored, bf16) folded in, for FP8 per-tensor scaling
 };
 
 void modulated_layer_norm(const RowNormParams& p, cudaStream_t stream);

@@ -74,7 +74,8 @@ Status bench_decoders(const BenchOptions& o, const Shape& latent_shape, BenchRep
   };
   for (int chunk : {0, 3, 1}) {
     const double before = used_gb();
-    FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu, cuda::TaehvDecoderCuda::create(*taehv_cpu));
+    FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu,
+                        cuda::TaehvDecoderCuda::create(*taehv_cpu, cuda::DeviceContext::create()));
     gpu.set_chunk(chunk);
     FW_ASSIGN_OR_RETURN(double ms, timed(o.runs, [&] {
                           frames = 0;
@@ -88,7 +89,7 @@ Status bench_decoders(const BenchOptions& o, const Shape& latent_shape, BenchRep
   }
   {
     const double before = used_gb();
-    FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(*vae_cpu));
+    FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(*vae_cpu, cuda::DeviceContext::create()));
     FW_ASSIGN_OR_RETURN(double ms, timed(std::min(o.runs, 2), [&] {
                           frames = 0;
                           return gpu->decode_rgb8(latents, count);
@@ -155,7 +156,8 @@ Expected<BenchReport> run_bench(const BenchOptions& o) {
     const Umt5Config tc = Umt5Config::umt5_xxl();
     log_info("bench: synthesizing UMT5-XXL weights on the GPU (" + std::to_string(tc.num_layers) +
              " layers)");
-    cuda::Umt5EncoderCuda encoder(tc, cuda::random_umt5_weights(tc, 4), o.text_tokens);
+    cuda::Umt5EncoderCuda encoder(cuda::DeviceContext::create(), tc, cuda::random_umt5_weights(tc, 4),
+                                  o.text_tokens);
     Tensor rows = Tensor::empty({o.text_tokens, tc.d_model}, DType::bf16, Device::cuda);
     cuda::fill_normal(rows.raw(), DType::bf16, rows.numel(), 5, 0.0f, 1.0f, nullptr);
     FW_ASSIGN_OR_RETURN(double ms, timed(o.runs, [&]() -> Status {
@@ -173,7 +175,9 @@ Expected<BenchReport> run_bench(const BenchOptions& o) {
     const double before = used_gb();
     log_info("bench: synthesizing real-size DiT weights on the GPU (" + std::to_string(config.num_layers) +
              " layers)");
-    cuda::WanDitCuda dit(config, cuda::random_dit_weights(config, 1));
+    auto ctx = cuda::DeviceContext::create();
+    auto weights = cuda::random_dit_weights(*ctx, config, 1, o.modes.linear);
+    cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights));
     FW_RETURN_IF_ERROR(dit.prepare(lt, lh, lw, o.text_tokens));
     Tensor context = Tensor::empty({o.text_tokens, config.text_dim}, DType::f32, Device::cuda);
     cuda::fill_normal(context.raw(), DType::f32, context.numel(), 2, 0.0f, 1.0f, nullptr);
@@ -197,8 +201,9 @@ Expected<BenchReport> run_bench(const BenchOptions& o) {
     report.stages.push_back({"text conditioning", median(ctx_ms), peak, "text_embedder + 30 cross K/V"});
     for (int st = 0; st < o.steps; ++st) {
       char note[160];
-      std::snprintf(note, sizeof note, "t=%d; weights %.2f GB + activations %.2f GB, %lld tokens",
-                    timesteps[st % 3], static_cast<double>(dit.weights().bytes()) / 1e9,
+      std::snprintf(note, sizeof note, "t=%d, %s; weights %.2f GB + activations %.2f GB, %lld tokens",
+                    timesteps[st % 3], o.modes.describe().c_str(),
+                    static_cast<double>(dit.weights().bytes()) / 1e9,
                     static_cast<double>(dit.activation_bytes()) / 1e9,
                     static_cast<long long>(lt * (lh / 2) * (lw / 2)));
       report.stages.push_back({"DiT step " + std::to_string(st + 1), median(step_ms[st]), peak, note});

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fastwan/status.h"
+#include "quant/modes.h"
 
 namespace fastwan {
 
@@ -15,6 +16,7 @@ struct BenchOptions {
   int frames = 81, height = 480, width = 832;
   int steps = 3;
   int text_tokens = 512;
+  quant::ModelOptions modes;  // the DiT's precision modes (--linear)
 };
 
 struct BenchStage {

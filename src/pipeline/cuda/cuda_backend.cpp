@@ -4,6 +4,7 @@
 #include "pipeline/cuda/cuda_backend.h"
 
 #include "cuda/check.h"
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "models/taehv/cuda/taehv_cuda.h"
 #include "models/umt5/cuda/umt5_cuda.h"
@@ -84,29 +85,33 @@ Backend cuda_backend() {
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.text_encoder));
     auto weights = cuda::upload_umt5_weights(host.encoder().config(), store);
     if (!weights) return weights.error().with_context("text encoder " + f.text_encoder);
-    auto gpu = std::make_unique<cuda::Umt5EncoderCuda>(host.encoder().config(), std::move(*weights));
+    auto gpu = std::make_unique<cuda::Umt5EncoderCuda>(cuda::DeviceContext::create(), host.encoder().config(),
+                                                       std::move(*weights));
     // One token through the encoder loads the GPU code (cuBLASLt kernels load lazily on first use), so the
     // text stage times the prompt, not the process start.
     FW_ASSIGN_OR_RETURN(Tensor row, host.encoder().embed(std::vector<int32_t>{1}));
     FW_RETURN_IF_ERROR(gpu->forward(row));
     return std::unique_ptr<TextEncoderStage>(new CudaTextEncoder(std::move(host), std::move(gpu)));
   };
-  b.load_denoiser = [](const ModelFolder& f) -> Expected<std::unique_ptr<Denoiser>> {
+  b.load_denoiser = [](const ModelFolder& f,
+                       const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
-    auto weights = cuda::upload_dit_weights(f.dit, store);
+    auto ctx = cuda::DeviceContext::create();
+    auto weights = cuda::upload_dit_weights(*ctx, f.dit, store, options.linear);
     if (!weights) return weights.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(
-        new CudaDenoiser(std::make_unique<cuda::WanDitCuda>(f.dit, std::move(*weights))));
+        new CudaDenoiser(std::make_unique<cuda::WanDitCuda>(std::move(ctx), f.dit, std::move(*weights))));
   };
   b.load_decoder = [](const ModelFolder& f, DecoderKind kind) -> Expected<std::unique_ptr<VideoDecoder>> {
     if (kind == DecoderKind::taehv) {
       FW_ASSIGN_OR_RETURN(TaehvDecoder cpu, TaehvDecoder::load(f.taehv));
-      FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu, cuda::TaehvDecoderCuda::create(cpu));
+      FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu,
+                          cuda::TaehvDecoderCuda::create(cpu, cuda::DeviceContext::create()));
       gpu.set_chunk(3);  // 12 frames at a time: as fast as all at once, 2.4 GB instead of 16 at 480p
       return std::unique_ptr<VideoDecoder>(new cuda::TaehvDecoderCuda(std::move(gpu)));
     }
     FW_ASSIGN_OR_RETURN(WanVaeDecoder cpu, WanVaeDecoder::load(f.vae));
-    FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu));
+    FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu, cuda::DeviceContext::create()));
     return std::unique_ptr<VideoDecoder>(std::move(gpu));
   };
   return b;

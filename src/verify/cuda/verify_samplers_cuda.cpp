@@ -1,6 +1,7 @@
 // Sampler golden cases with the GPU DiT as the velocity function (bf16, CUDA graph replay per step). The
 // sampler arithmetic itself is the same host code as on the CPU path.
 #include "cuda/check.h"
+#include "cuda/context.h"
 #include "models/wan_dit/cuda/wan_dit_cuda.h"
 #include "verify/cuda/cuda_verifiers.h"
 #include "verify/verifiers.h"
@@ -16,8 +17,9 @@ DitBackend gpu_dit_backend() {
       return Error("GPU DiT: expected latents [1, C, T, H, W] and context [1, L, text_dim]");
     FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(dir + "/config.json"));
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(dir));
-    FW_ASSIGN_OR_RETURN(cuda::DitWeights weights, cuda::upload_dit_weights(config, store));
-    auto dit = std::make_shared<cuda::WanDitCuda>(config, std::move(weights));
+    auto ctx = cuda::DeviceContext::create();
+    FW_ASSIGN_OR_RETURN(cuda::DitWeights weights, cuda::upload_dit_weights(*ctx, config, store));
+    auto dit = std::make_shared<cuda::WanDitCuda>(std::move(ctx), config, std::move(weights));
     FW_RETURN_IF_ERROR(dit->prepare(latents[2], latents[3], latents[4], context.dim(1)));
     FW_RETURN_IF_ERROR(dit->set_context(context.reshape({context.dim(1), context.dim(2)})));
     return VelocityFn([dit](const Tensor& x, const SamplerStep& step) -> Expected<Tensor> {

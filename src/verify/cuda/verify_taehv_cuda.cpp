@@ -11,7 +11,8 @@ namespace fastwan {
 Expected<VerifyReport> verify_taehv_cuda(const GoldenCase& c, const VerifyOptions&) {
   FW_ASSIGN_OR_RETURN(TaehvConfig config, TaehvConfig::load(c.path("config.json")));
   FW_ASSIGN_OR_RETURN(TaehvDecoder cpu, TaehvDecoder::load(c.path("taew2_1.safetensors"), config));
-  FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu, cuda::TaehvDecoderCuda::create(cpu));
+  FW_ASSIGN_OR_RETURN(cuda::TaehvDecoderCuda gpu,
+                      cuda::TaehvDecoderCuda::create(cpu, cuda::DeviceContext::create()));
   FW_ASSIGN_OR_RETURN(Tensor latents, c.tensor("latents"));  // [1, T, C, H, W]
   FW_ASSIGN_OR_RETURN(Tensor expected, c.tensor("frames"));  // [1, 4T - 3, 3, 8H, 8W]
   if (latents.ndim() != 5 || latents.dim(0) != 1)

@@ -10,7 +10,7 @@ namespace fastwan {
 
 Expected<VerifyReport> verify_wan_vae_cuda(const GoldenCase& c, const VerifyOptions&) {
   FW_ASSIGN_OR_RETURN(WanVaeDecoder cpu, WanVaeDecoder::load(c.dir));
-  FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu));
+  FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu, cuda::DeviceContext::create()));
   FW_ASSIGN_OR_RETURN(Tensor latents, c.tensor("latents"));
   FW_ASSIGN_OR_RETURN(Tensor expected, c.tensor("video"));  // [1, 3, T', H, W] in [-1, 1]
   std::vector<Tensor> frames;

@@ -40,7 +40,7 @@ TaehvMemBlockGpu upload_memblock(const TaehvMemBlock& b, cudaStream_t stream) {
 
 // y = act(conv(x) + z + bias) over `frames` frames of h x w.
 void conv(const TaehvConvGpu& c, const void* x, void* y, int frames, int h, int w, bool relu, const void* z,
-          cudaStream_t stream) {
+          DeviceContext& ctx) {
   Conv2dParams p;
   p.x = x;
   p.w = c.weight.raw();
@@ -54,7 +54,7 @@ void conv(const TaehvConvGpu& c, const void* x, void* y, int frames, int h, int 
   p.c_out = c.out;
   p.kernel = c.kernel;
   p.relu = relu;
-  conv2d_nhwc(p, stream);
+  conv2d_nhwc(ctx, p);
 }
 
 char* frame_ptr(const Tensor& t, int64_t frame, int64_t frame_bytes) {
@@ -63,11 +63,14 @@ char* frame_ptr(const Tensor& t, int64_t frame, int64_t frame_bytes) {
 
 }  // namespace
 
-Expected<TaehvDecoderCuda> TaehvDecoderCuda::create(const TaehvDecoder& cpu, cudaStream_t stream) {
+Expected<TaehvDecoderCuda> TaehvDecoderCuda::create(const TaehvDecoder& cpu,
+                                                    std::shared_ptr<DeviceContext> ctx) {
   FW_RETURN_IF_ERROR(device_info());
   TaehvDecoderCuda d;
   d.config_ = cpu.config();
-  d.stream_ = stream;
+  d.ctx_ = std::move(ctx);
+  d.stream_ = d.ctx_->stream();
+  const cudaStream_t stream = d.stream_;
   const auto& layers = cpu.layers();  // decoder.0 .. decoder.22, the order TaehvDecoder::load builds
   d.conv_in_ = upload_conv(conv_weight(layers[1]), std::get<TaehvConv>(layers[1]).bias, stream);
   for (int s = 0; s < 3; ++s) {
@@ -157,7 +160,7 @@ Status TaehvDecoderCuda::run(const Tensor& latents, const ChunkFn& on_chunk) con
     lp.out = in_latents.raw();
     latents_to_nhwc(lp, stream_);
     const int64_t fb0 = bytes(1, H0, W0, n[0]);
-    conv(conv_in_, in_latents.raw(), frame_ptr(block_in[0][0], 1, fb0), f[0], H0, W0, true, nullptr, stream_);
+    conv(conv_in_, in_latents.raw(), frame_ptr(block_in[0][0], 1, fb0), f[0], H0, W0, true, nullptr, *ctx_);
     for (int s = 0; s < 3; ++s) {
       const TaehvStageGpu& st = stages_[s];
       const int h = Hs[s], w = Ws[s];
@@ -167,24 +170,23 @@ Status TaehvDecoderCuda::run(const Tensor& latents, const ChunkFn& on_chunk) con
         const Tensor& in = block_in[s][m];
         void* out = m < 2 ? frame_ptr(block_in[s][m + 1], 1, fb) : stage_out[s].raw();
         // relu(conv0(cat[x, past])) = relu(conv0_x(x) + conv0_past(past) + b0): past = the previous frame.
-        conv(mb.conv_0_past, frame_ptr(in, 0, fb), tmp.raw(), f[s], h, w, false, nullptr, stream_);
-        conv(mb.conv_0_x, frame_ptr(in, 1, fb), a.raw(), f[s], h, w, true, tmp.raw(), stream_);
-        conv(mb.conv_2, a.raw(), b.raw(), f[s], h, w, true, nullptr, stream_);
-        conv(mb.conv_4, b.raw(), out, f[s], h, w, true, frame_ptr(in, 1, fb),
-             stream_);  // + x skip, then ReLU
+        conv(mb.conv_0_past, frame_ptr(in, 0, fb), tmp.raw(), f[s], h, w, false, nullptr, *ctx_);
+        conv(mb.conv_0_x, frame_ptr(in, 1, fb), a.raw(), f[s], h, w, true, tmp.raw(), *ctx_);
+        conv(mb.conv_2, a.raw(), b.raw(), f[s], h, w, true, nullptr, *ctx_);
+        conv(mb.conv_4, b.raw(), out, f[s], h, w, true, frame_ptr(in, 1, fb), *ctx_);  // + x skip, then ReLU
         // The last input frame is the next chunk's memory.
         FW_CUDA_CHECK(cudaMemcpyAsync(frame_ptr(in, 0, fb), frame_ptr(in, f[s], fb), fb,
                                       cudaMemcpyDeviceToDevice, stream_));
       }
-      conv(st.tgrow, stage_out[s].raw(), grown[s].raw(), f[s], h, w, false, nullptr, stream_);
+      conv(st.tgrow, stage_out[s].raw(), grown[s].raw(), f[s], h, w, false, nullptr, *ctx_);
       tgrow_upsample(
           {grown[s].raw(), upsampled[s].raw(), f[s], h, w, static_cast<int>(n[s]), st.stride, st.up},
           stream_);
       const int hn = Hs[s + 1], wn = Ws[s + 1];
       void* dst = s < 2 ? frame_ptr(block_in[s + 1][0], 1, bytes(1, hn, wn, n[s + 1])) : last.raw();
-      conv(st.proj, upsampled[s].raw(), dst, f[s + 1], hn, wn, s == 2, nullptr, stream_);
+      conv(st.proj, upsampled[s].raw(), dst, f[s + 1], hn, wn, s == 2, nullptr, *ctx_);
     }
-    conv(conv_out_, last.raw(), rgb.raw(), f[3], Hs[3], Ws[3], false, nullptr, stream_);
+    conv(conv_out_, last.raw(), rgb.raw(), f[3], Hs[3], Ws[3], false, nullptr, *ctx_);
     const int64_t first = static_cast<int64_t>(t0) * per_latent;  // global index of this chunk's first frame
     const int64_t skip = std::max<int64_t>(0, trim - first);
     if (skip < f[3]) {

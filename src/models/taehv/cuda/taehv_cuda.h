@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "models/common/video_decoder.h"
 #include "models/taehv/taehv.h"
@@ -43,7 +44,7 @@ struct TaehvStageGpu {
 class TaehvDecoderCuda : public VideoDecoder {
  public:
   // Uploads the weights of a loaded (validated) CPU decoder.
-  static Expected<TaehvDecoderCuda> create(const TaehvDecoder& decoder, cudaStream_t stream = nullptr);
+  static Expected<TaehvDecoderCuda> create(const TaehvDecoder& decoder, std::shared_ptr<DeviceContext> ctx);
 
   // Latent frames per chunk: 0 = all at once (the parallel schedule), 1 = streaming.
   void set_chunk(int latent_frames) {
@@ -72,6 +73,7 @@ class TaehvDecoderCuda : public VideoDecoder {
   TaehvConvGpu conv_in_;  // decoder.1 (+ ReLU decoder.2)
   std::array<TaehvStageGpu, 3> stages_;
   TaehvConvGpu conv_out_;  // decoder.22
+  std::shared_ptr<DeviceContext> ctx_;
   cudaStream_t stream_ = nullptr;
   int chunk_ = 0;
   mutable size_t peak_bytes_ = 0;

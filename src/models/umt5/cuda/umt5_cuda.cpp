@@ -19,36 +19,24 @@ Expected<Umt5Weights> build(const Umt5Config& c, WeightSource& src) {
     const std::string b = "encoder.block." + std::to_string(i) + ".layer.";
     const std::string a = b + "0.SelfAttention.";
     Umt5LayerWeights l;
-    FW_ASSIGN_OR_RETURN(l.qkv, src.get({a + "q.weight", a + "k.weight", a + "v.weight"}, {inner, d}));
-    FW_ASSIGN_OR_RETURN(l.o, src.get(a + "o.weight", {d, inner}));
+    FW_ASSIGN_OR_RETURN(Tensor qkv, src.get({a + "q.weight", a + "k.weight", a + "v.weight"}, {inner, d}));
+    FW_ASSIGN_OR_RETURN(Tensor o, src.get(a + "o.weight", {d, inner}));
+    l.qkv = Linear::bf16(qkv);
+    l.o = Linear::bf16(o);
     FW_ASSIGN_OR_RETURN(l.relative_attention_bias, src.get(a + "relative_attention_bias.weight",
                                                            {c.relative_attention_num_buckets, c.num_heads}));
     FW_ASSIGN_OR_RETURN(l.layer_0_norm, src.get(b + "0.layer_norm.weight", {d}));
     FW_ASSIGN_OR_RETURN(l.layer_1_norm, src.get(b + "1.layer_norm.weight", {d}));
     FW_ASSIGN_OR_RETURN(
-        l.wi, src.get({b + "1.DenseReluDense.wi_0.weight", b + "1.DenseReluDense.wi_1.weight"}, {c.d_ff, d}));
-    FW_ASSIGN_OR_RETURN(l.wo, src.get(b + "1.DenseReluDense.wo.weight", {d, c.d_ff}));
+        Tensor wi,
+        src.get({b + "1.DenseReluDense.wi_0.weight", b + "1.DenseReluDense.wi_1.weight"}, {c.d_ff, d}));
+    FW_ASSIGN_OR_RETURN(Tensor wo, src.get(b + "1.DenseReluDense.wo.weight", {d, c.d_ff}));
+    l.wi = Linear::bf16(wi);
+    l.wo = Linear::bf16(wo);
     w.block.push_back(std::move(l));
   }
   FW_ASSIGN_OR_RETURN(w.final_layer_norm, src.get("encoder.final_layer_norm.weight", {d}));
   return w;
-}
-
-// D[rows, n] (+)= A[rows, k] . W[n, k]^T, bf16 out; beta = 1 adds into D (the residual stream).
-void matmul(const void* a, int64_t lda, const Tensor& w, void* d, int64_t ldd, int64_t rows, float beta,
-            cudaStream_t stream) {
-  GemmParams g;
-  g.a = a;
-  g.lda = lda;
-  g.b = w.raw();
-  g.ldb = w.dim(1);
-  g.d = d;
-  g.ldd = ldd;
-  g.m = rows;
-  g.n = w.dim(0);
-  g.k = w.dim(1);
-  g.beta = beta;
-  gemm(g, stream);
 }
 
 }  // namespace
@@ -56,8 +44,8 @@ void matmul(const void* a, int64_t lda, const Tensor& w, void* d, int64_t ldd, i
 size_t Umt5Weights::bytes() const {
   size_t n = final_layer_norm.nbytes();
   for (const auto& l : block)
-    n += l.qkv.nbytes() + l.o.nbytes() + l.relative_attention_bias.nbytes() + l.layer_0_norm.nbytes() +
-         l.layer_1_norm.nbytes() + l.wi.nbytes() + l.wo.nbytes();
+    n += l.qkv.bytes() + l.o.bytes() + l.relative_attention_bias.nbytes() + l.layer_0_norm.nbytes() +
+         l.layer_1_norm.nbytes() + l.wi.bytes() + l.wo.bytes();
   return n;
 }
 
@@ -74,9 +62,13 @@ Umt5Weights random_umt5_weights(const Umt5Config& config, uint64_t seed) {
   return std::move(w).value();
 }
 
-Umt5EncoderCuda::Umt5EncoderCuda(const Umt5Config& config, Umt5Weights weights, int max_rows,
-                                 cudaStream_t stream)
-    : config_(config), weights_(std::move(weights)), max_rows_(max_rows), stream_(stream) {
+Umt5EncoderCuda::Umt5EncoderCuda(std::shared_ptr<DeviceContext> ctx, const Umt5Config& config,
+                                 Umt5Weights weights, int max_rows)
+    : ctx_(std::move(ctx)),
+      config_(config),
+      weights_(std::move(weights)),
+      max_rows_(max_rows),
+      stream_(ctx_->stream()) {
   const int64_t n = max_rows, d = config.d_model, inner = config.inner_dim(), h = config.num_heads;
   auto layout = [&](Arena& a) {
     x_ = a.alloc({n, d}, DType::bf16);
@@ -139,7 +131,7 @@ Expected<Tensor> Umt5EncoderCuda::forward(const Tensor& embeddings, const std::v
     // layer.0: x = x + o(attention(layer_norm(x)))
     norm.weight = l.layer_0_norm.raw();
     t5_rms_norm(norm, false, stream_);
-    matmul(h_.raw(), d, l.qkv, qkv_.raw(), 3 * inner, rows, 0.0f, stream_);
+    l.qkv.forward(*ctx_, {h_.raw(), d}, rows, {qkv_.raw(), 3 * inner});
     GemmParams s;  // scores[h] = q_h . k_h^T (unscaled), fp32
     s.a = qkv_.raw();
     s.lda = 3 * inner;
@@ -155,7 +147,7 @@ Expected<Tensor> Umt5EncoderCuda::forward(const Tensor& embeddings, const std::v
     s.n = n;
     s.k = dk;
     s.batch = static_cast<int>(h);
-    gemm(s, stream_);
+    gemm(*ctx_, s);
     relative_bias_softmax(
         {scores_.data<float>(), l.relative_attention_bias.raw(), bucket_.data<int32_t>(),
          key_mask.empty() ? nullptr : mask_.data<int32_t>(), probs_.raw(), static_cast<int>(h), n},
@@ -175,15 +167,15 @@ Expected<Tensor> Umt5EncoderCuda::forward(const Tensor& embeddings, const std::v
     pv.n = dk;
     pv.k = n;
     pv.batch = static_cast<int>(h);
-    gemm(pv, stream_);
-    matmul(attn_.raw(), inner, l.o, x_.raw(), d, rows, 1.0f, stream_);
+    gemm(*ctx_, pv);
+    l.o.forward(*ctx_, {attn_.raw(), inner}, rows, {x_.raw(), d, false, true});
 
     // layer.1: x = x + wo(gelu_tanh(wi_0(h)) * wi_1(h))
     norm.weight = l.layer_1_norm.raw();
     t5_rms_norm(norm, false, stream_);
-    matmul(h_.raw(), d, l.wi, gu_.raw(), 2 * ff, rows, 0.0f, stream_);
+    l.wi.forward(*ctx_, {h_.raw(), d}, rows, {gu_.raw(), 2 * ff});
     gated_gelu(gu_.raw(), ff_.raw(), rows, ff, stream_);
-    matmul(ff_.raw(), ff, l.wo, x_.raw(), d, rows, 1.0f, stream_);
+    l.wo.forward(*ctx_, {ff_.raw(), ff}, rows, {x_.raw(), d, false, true});
   }
   norm.weight = weights_.final_layer_norm.raw();
   norm.out = out_.raw();

@@ -11,19 +11,21 @@
 #include <memory>
 #include <vector>
 
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "io/weight_store.h"
+#include "models/common/cuda/linear.h"
 #include "models/umt5/config.h"
 
 namespace fastwan::cuda {
 
 struct Umt5LayerWeights {
-  Tensor qkv;                         // [3 inner, d_model]: SelfAttention.q | k | v
-  Tensor o;                           // [d_model, inner]
+  Linear qkv;                         // [3 inner, d_model]: SelfAttention.q | k | v
+  Linear o;                           // [d_model, inner]
   Tensor relative_attention_bias;     // [num_buckets, heads]
   Tensor layer_0_norm, layer_1_norm;  // [d_model]
-  Tensor wi;                          // [2 d_ff, d_model]: DenseReluDense.wi_0 | wi_1
-  Tensor wo;                          // [d_model, d_ff]
+  Linear wi;                          // [2 d_ff, d_model]: DenseReluDense.wi_0 | wi_1
+  Linear wo;                          // [d_model, d_ff]
 };
 
 struct Umt5Weights {
@@ -37,8 +39,8 @@ Umt5Weights random_umt5_weights(const Umt5Config& config, uint64_t seed);
 
 class Umt5EncoderCuda {
  public:
-  Umt5EncoderCuda(const Umt5Config& config, Umt5Weights weights, int max_rows = 512,
-                  cudaStream_t stream = nullptr);
+  Umt5EncoderCuda(std::shared_ptr<DeviceContext> ctx, const Umt5Config& config, Umt5Weights weights,
+                  int max_rows = 512);
   const Umt5Config& config() const { return config_; }
   const Umt5Weights& weights() const { return weights_; }
 
@@ -48,6 +50,7 @@ class Umt5EncoderCuda {
   Expected<Tensor> forward(const Tensor& embeddings, const std::vector<int32_t>& key_mask = {});
 
  private:
+  std::shared_ptr<DeviceContext> ctx_;
   Umt5Config config_;
   Umt5Weights weights_;
   int max_rows_;

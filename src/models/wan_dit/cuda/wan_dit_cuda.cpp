@@ -4,13 +4,19 @@
 #include "models/wan_dit/rope.h"
 #include "ops/cuda/attention.h"
 #include "ops/cuda/embed.h"
-#include "ops/cuda/gemm.h"
 #include "ops/cuda/norm.h"
 
 namespace fastwan::cuda {
 
-WanDitCuda::WanDitCuda(const WanDitConfig& config, DitWeights weights, cudaStream_t stream)
-    : config_(config), weights_(std::move(weights)), stream_(stream) {}
+namespace {
+
+// The amax slots of one layer's quantized [tokens, dim] inputs (per-tensor FP8).
+enum Site { kNorm1, kAttn1Out, kNorm2, kAttn2Out, kNorm3, kSitesPerLayer };
+
+}  // namespace
+
+WanDitCuda::WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights)
+    : ctx_(std::move(ctx)), config_(config), weights_(std::move(weights)), stream_(ctx_->stream()) {}
 
 WanDitCuda::~WanDitCuda() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
@@ -85,23 +91,21 @@ void WanDitCuda::layout(Arena& a, int64_t frames, int64_t height, int64_t width)
   tproj_ = a.alloc({6 * d}, DType::bf16);
   e_ = a.alloc({L, 6, d}, DType::f32);
   head_mod_ = a.alloc({2, d}, DType::bf16);
+  const quant::LinearMode mode = weights_.linear_mode;
+  q_tokens_.layout(a, s, d, mode, static_cast<int>(L) * kSitesPerLayer);
+  q_hidden_.layout(a, s, c.ffn_dim, mode, static_cast<int>(L));
+  q_text_.layout(a, text_rows_, d, mode);
 }
 
-void WanDitCuda::linear(const DeviceLinear& l, const void* in, int64_t rows, void* out, int64_t ldd,
+void WanDitCuda::linear(const Linear& l, const LinearInput& x, int64_t rows, void* out, int64_t ldd,
                         bool gelu) {
-  GemmParams g;
-  g.a = in;
-  g.lda = l.weight.dim(1);
-  g.b = l.weight.raw();
-  g.ldb = l.weight.dim(1);
-  g.d = out;
-  g.ldd = ldd;
-  g.bias = l.bias.raw();
-  g.epilogue = gelu ? Epilogue::gelu_bias : Epilogue::bias;
-  g.m = rows;
-  g.n = l.weight.dim(0);
-  g.k = l.weight.dim(1);
-  gemm(g, stream_);
+  l.forward(*ctx_, x, rows, {out, ldd, gelu});
+}
+
+LinearInput WanDitCuda::block_input(const QuantizedInput& q, const void* in, int64_t rows, int64_t cols,
+                                    int site, bool measure) const {
+  if (measure) q.measure(*ctx_, in, cols, rows, cols, site);
+  return q.quantize(*ctx_, in, cols, rows, cols, site);
 }
 
 Status WanDitCuda::set_context(const Tensor& context) {
@@ -122,11 +126,12 @@ Status WanDitCuda::set_context(const Tensor& context) {
   }
   const int64_t d = c.dim(), h = c.num_attention_heads, L = text_rows_;
   // text_embedder: linear_1 -> GELU(tanh) -> linear_2 (the GELU is cuBLASLt's epilogue).
-  linear(weights_.text_linear_1, text_.raw(), L, n_.raw(), d, true);
-  linear(weights_.text_linear_2, n_.raw(), L, text_hidden_.raw(), d, false);
+  linear(weights_.text_linear_1, {text_.raw(), c.text_dim}, L, n_.raw(), d, true);
+  linear(weights_.text_linear_2, {n_.raw(), d}, L, text_hidden_.raw(), d);
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const auto& b = weights_.blocks[l];
-    linear(b.attn2_to_k, text_hidden_.raw(), L, attn_.raw(), d, false);
+    q_text_.reset_amax(*ctx_);
+    linear(b.attn2_to_k, block_input(q_text_, text_hidden_.raw(), L, d, 0, true), L, attn_.raw(), d);
     QkNormRopeParams k;
     k.rows = L;
     k.heads = static_cast<int>(h);
@@ -138,7 +143,7 @@ Status WanDitCuda::set_context(const Tensor& context) {
     // The attention kernel reads K as [heads][rows][128] with rows = text_rows (tensor map), so the
     // per-layer slab is written densely for text_rows rows.
     qk_norm_rope(k, stream_);
-    linear(b.attn2_to_v, text_hidden_.raw(), L, attn_.raw(), d, false);
+    linear(b.attn2_to_v, block_input(q_text_, text_hidden_.raw(), L, d, 0), L, attn_.raw(), d);
     transpose_heads({L, static_cast<int>(h), attn_.raw(), d, text_vt_.select(0, l).raw(), text_stride_},
                     stream_);
   }
@@ -155,6 +160,7 @@ void WanDitCuda::block(int layer) {
   const float* e =
       e_.data<float>() + static_cast<int64_t>(layer) * 6 * d;  // shift, scale, gate, c_shift, c_scale, c_gate
   const float scale = 1.0f / std::sqrt(static_cast<float>(kAttentionHeadDim));
+  const int site = layer * kSitesPerLayer;  // this layer's amax slots (null pointers in bf16)
 
   RowNormParams rn;
   rn.rows = s;
@@ -166,8 +172,9 @@ void WanDitCuda::block(int layer) {
   // 1) self-attention
   rn.scale = e + d;
   rn.shift = e;
+  rn.amax = q_tokens_.amax(site + kNorm1);
   modulated_layer_norm(rn, stream_);
-  linear(b.attn1_qkv, n_.raw(), s, big_.raw(), 3 * d, false);
+  linear(b.attn1_qkv, block_input(q_tokens_, n_.raw(), s, d, site + kNorm1), s, big_.raw(), 3 * d);
   QkNormRopeParams qk{
       s, h, eps, big_.raw(), 3 * d, b.attn1_norm_q.raw(), cos_.data<float>(), sin_.data<float>(), q_.raw()};
   qk_norm_rope(qk, stream_);
@@ -177,35 +184,38 @@ void WanDitCuda::block(int layer) {
   qk_norm_rope(qk, stream_);
   transpose_heads({s, h, static_cast<const char*>(big_.raw()) + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_},
                   stream_);
-  flash_attention({q_.raw(), k_.raw(), vt_.raw(), attn_.raw(), h, static_cast<int>(s), static_cast<int>(s),
-                   static_cast<int>(vt_stride_), static_cast<int>(d), scale},
-                  stream_);
-  linear(b.attn1_to_out, attn_.raw(), s, branch_.raw(), d, false);
+  flash_attention(
+      *ctx_, {q_.raw(), k_.raw(), vt_.raw(), attn_.raw(), h, static_cast<int>(s), static_cast<int>(s),
+              static_cast<int>(vt_stride_), static_cast<int>(d), scale, q_tokens_.amax(site + kAttn1Out)});
+  linear(b.attn1_to_out, block_input(q_tokens_, attn_.raw(), s, d, site + kAttn1Out), s, branch_.raw(), d);
   // r = x + a * gate; n = LN_affine(r); x = bf16(r)
   rn.y = branch_.raw();
   rn.gate = e + 2 * d;
   rn.weight = b.norm2_weight.raw();
   rn.bias = b.norm2_bias.raw();
+  rn.amax = q_tokens_.amax(site + kNorm2);
   gated_residual_norm(rn, stream_);
 
   // 2) cross-attention over the text rows (K/V precomputed in set_context)
-  linear(b.attn2_to_q, n_.raw(), s, branch_.raw(), d, false);
+  linear(b.attn2_to_q, block_input(q_tokens_, n_.raw(), s, d, site + kNorm2), s, branch_.raw(), d);
   QkNormRopeParams q2{s, h, eps, branch_.raw(), d, b.attn2_norm_q.raw(), nullptr, nullptr, q_.raw()};
   qk_norm_rope(q2, stream_);
-  flash_attention({q_.raw(), text_k_.select(0, layer).raw(), text_vt_.select(0, layer).raw(), attn_.raw(), h,
+  flash_attention(*ctx_,
+                  {q_.raw(), text_k_.select(0, layer).raw(), text_vt_.select(0, layer).raw(), attn_.raw(), h,
                    static_cast<int>(s), static_cast<int>(text_rows_), static_cast<int>(text_stride_),
-                   static_cast<int>(d), scale},
-                  stream_);
-  linear(b.attn2_to_out, attn_.raw(), s, branch_.raw(), d, false);
+                   static_cast<int>(d), scale, q_tokens_.amax(site + kAttn2Out)});
+  linear(b.attn2_to_out, block_input(q_tokens_, attn_.raw(), s, d, site + kAttn2Out), s, branch_.raw(), d);
   // r2 = bf16(x + c); n = modulate(bf16(LN(r2))); x = r2
   rn.scale = e + 4 * d;
   rn.shift = e + 3 * d;
+  rn.amax = q_tokens_.amax(site + kNorm3);
   residual_norm_modulate(rn, stream_);
 
   // 3) FFN: GELU(tanh) fused into the first GEMM
-  linear(b.ffn_in, n_.raw(), s, big_.raw(), c.ffn_dim, true);
-  linear(b.ffn_out, big_.raw(), s, branch_.raw(), d, false);
+  linear(b.ffn_in, block_input(q_tokens_, n_.raw(), s, d, site + kNorm3), s, big_.raw(), c.ffn_dim, true);
+  linear(b.ffn_out, block_input(q_hidden_, big_.raw(), s, c.ffn_dim, layer, true), s, branch_.raw(), d);
   rn.gate = e + 5 * d;
+  rn.amax = nullptr;
   gated_residual(rn, stream_);
 }
 
@@ -223,17 +233,19 @@ void WanDitCuda::run_forward() {
                           latents_.raw(),
                           patches_.raw()};
   patchify(patch, stream_);
-  linear(weights_.patch_embedding, patches_.raw(), s, x_.raw(), d, false);
+  q_tokens_.reset_amax(*ctx_);
+  q_hidden_.reset_amax(*ctx_);
+  linear(weights_.patch_embedding, {patches_.raw(), patches_.dim(1)}, s, x_.raw(), d);
 
   // Condition embedder: sinusoid -> linear_1 -> SiLU -> linear_2 = temb; time_proj(SiLU(temb)).
   timestep_sinusoid(timestep_.data<float>(), t_freq_.raw(), static_cast<int>(c.freq_dim), stream_);
-  linear(weights_.time_linear_1, t_freq_.raw(), 1, t_hidden_.raw(), d, false);
+  linear(weights_.time_linear_1, {t_freq_.raw(), c.freq_dim}, 1, t_hidden_.raw(), d);
   silu_bf16(t_hidden_.raw(), d, stream_);
-  linear(weights_.time_linear_2, t_hidden_.raw(), 1, temb_.raw(), d, false);
+  linear(weights_.time_linear_2, {t_hidden_.raw(), d}, 1, temb_.raw(), d);
   FW_CUDA_CHECK(
       cudaMemcpyAsync(t_act_.raw(), temb_.raw(), temb_.nbytes(), cudaMemcpyDeviceToDevice, stream_));
   silu_bf16(t_act_.raw(), d, stream_);
-  linear(weights_.time_proj, t_act_.raw(), 1, tproj_.raw(), 6 * d, false);
+  linear(weights_.time_proj, {t_act_.raw(), d}, 1, tproj_.raw(), 6 * d);
   block_modulation(weights_.block_tables.raw(), tproj_.raw(), e_.data<float>(),
                    static_cast<int>(c.num_layers), static_cast<int>(d), stream_);
 
@@ -250,7 +262,7 @@ void WanDitCuda::run_forward() {
   rn.shift = static_cast<const float*>(head_mod_.raw());
   rn.scale = reinterpret_cast<const float*>(static_cast<const char*>(head_mod_.raw()) + d * 2);
   head_norm_modulate(rn, stream_);
-  linear(weights_.proj_out, n_.raw(), s, y_.raw(), y_.dim(1), false);
+  linear(weights_.proj_out, {n_.raw(), d}, s, y_.raw(), y_.dim(1));
   PatchParams un = patch;
   un.channels = static_cast<int>(c.out_channels);
   un.src = y_.raw();

@@ -4,6 +4,11 @@
 // Use: prepare(latent grid, text rows) once per shape -> set_context(text) once per prompt (text embedder and
 // every block's cross-attention K/V) -> forward(t) per sampling step. The first forward runs eagerly and
 // captures a CUDA graph; later ones replay it with the timestep passed through device memory.
+//
+// In an FP8 linear mode the inputs of the blocks' linears are quantized on the device as they are made: the
+// norm kernels and the attention epilogue fold each activation's amax in as they write it, a quantizing pass
+// turns it into e4m3 codes, and the FP8 GEMM reads those (the FFN's GELU output gets an amax pass of its own,
+// since cuBLASLt makes it).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -18,7 +23,7 @@ namespace fastwan::cuda {
 
 class WanDitCuda {
  public:
-  WanDitCuda(const WanDitConfig& config, DitWeights weights, cudaStream_t stream = nullptr);
+  WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights);
   ~WanDitCuda();
   WanDitCuda(const WanDitCuda&) = delete;
   WanDitCuda& operator=(const WanDitCuda&) = delete;
@@ -42,11 +47,20 @@ class WanDitCuda {
   void layout(Arena& arena, int64_t frames, int64_t height, int64_t width);  // every activation buffer
   void run_forward();                                                        // the captured sequence
   void block(int layer);
-  void linear(const DeviceLinear& l, const void* in, int64_t rows, void* out, int64_t ldd, bool gelu);
+  // out[rows, out] = l(x), GELU(tanh) after the bias with gelu.
+  void linear(const Linear& l, const LinearInput& x, int64_t rows, void* out, int64_t ldd, bool gelu = false);
+  // The bf16 activation `in` [rows, cols] as a block linear reads it: through `q` (its amax slot `site`) in
+  // an FP8 mode. `measure`: the amax is not folded in by the producer, take it here.
+  LinearInput block_input(const QuantizedInput& q, const void* in, int64_t rows, int64_t cols, int site,
+                          bool measure = false) const;
 
+  std::shared_ptr<DeviceContext> ctx_;
   WanDitConfig config_;
   DitWeights weights_;
   cudaStream_t stream_;
+  // The FP8 inputs of the blocks' linears: [tokens, dim] activations (one amax slot per layer and site),
+  // the FFN hidden rows, the text rows of the cross-attention K/V.
+  QuantizedInput q_tokens_, q_hidden_, q_text_;
   std::unique_ptr<Arena> arena_;
   int64_t grid_[3] = {0, 0, 0};
   int64_t tokens_ = 0, text_rows_ = 0, text_stride_ = 0, vt_stride_ = 0;

@@ -58,7 +58,7 @@ int64_t frame_elems(int h, int w, int c) {
 }
 
 void conv_nhwc(const void* x, const Tensor& w, const void* bias, const void* z, void* y, int n, int h, int wd,
-               int cin, int cout, int k, int kt, cudaStream_t stream) {
+               int cin, int cout, int k, int kt, DeviceContext& ctx) {
   Conv2dParams p;
   p.x = x;
   p.w = w.raw();
@@ -73,12 +73,12 @@ void conv_nhwc(const void* x, const Tensor& w, const void* bias, const void* z, 
   p.kernel = k;
   p.kt = kt;
   p.dtype = DType::bf16;
-  conv2d_nhwc(p, stream);
+  conv2d_nhwc(ctx, p);
 }
 
-void gemm_bf16(const void* a, int64_t lda, const void* b, int64_t ldb, bool b_t, void* d, int64_t ldd,
-               DType d_type, int64_t m, int64_t n, int64_t k, float alpha, float beta, const void* bias,
-               cudaStream_t stream) {
+// The attention products of the mid block: D = alpha A . B(^T), bf16 operands, bf16 or f32 out.
+void attention_gemm(DeviceContext& ctx, const void* a, int64_t lda, const void* b, int64_t ldb, bool b_t,
+                    void* d, int64_t ldd, DType d_type, int64_t m, int64_t n, int64_t k) {
   GemmParams g;
   g.a = a;
   g.lda = lda;
@@ -91,23 +91,20 @@ void gemm_bf16(const void* a, int64_t lda, const void* b, int64_t ldb, bool b_t,
   g.m = m;
   g.n = n;
   g.k = k;
-  g.alpha = alpha;
-  g.beta = beta;
-  g.bias = bias;
-  g.epilogue = bias ? Epilogue::bias : Epilogue::none;
-  gemm(g, stream);
+  gemm(ctx, g);
 }
 
 }  // namespace
 
 Expected<std::unique_ptr<WanVaeDecoderCuda>> WanVaeDecoderCuda::create(const WanVaeDecoder& cpu,
-                                                                       cudaStream_t stream) {
+                                                                       std::shared_ptr<DeviceContext> ctx) {
   FW_RETURN_IF_ERROR(device_info());
   install_device_allocator();
   auto d = std::unique_ptr<WanVaeDecoderCuda>(new WanVaeDecoderCuda());
   const WanVaeConfig& c = cpu.config();
   d->config_ = c;
-  d->stream_ = stream;
+  d->ctx_ = std::move(ctx);
+  d->stream_ = d->ctx_->stream();
   d->dims_ = wan_vae_decoder_dims(c);
   std::vector<float> mean(c.latents_mean.begin(), c.latents_mean.end()),
       sd(c.latents_std.begin(), c.latents_std.end());
@@ -121,10 +118,10 @@ Expected<std::unique_ptr<WanVaeDecoderCuda>> WanVaeDecoderCuda::create(const Wan
   const auto& a = dec.mid_block.attention;
   const int64_t ch = a.proj_weight.dim(0);
   d->mid_attention_.norm = bf16_device(a.norm.gamma.reshape({-1}));
-  d->mid_attention_.qkv_w = bf16_device(a.to_qkv_weight.reshape({3 * ch, ch}));
-  d->mid_attention_.qkv_b = bf16_device(a.to_qkv_bias);
-  d->mid_attention_.proj_w = bf16_device(a.proj_weight.reshape({ch, ch}));
-  d->mid_attention_.proj_b = bf16_device(a.proj_bias);
+  d->mid_attention_.qkv =
+      Linear::bf16(bf16_device(a.to_qkv_weight.reshape({3 * ch, ch})), bf16_device(a.to_qkv_bias));
+  d->mid_attention_.proj =
+      Linear::bf16(bf16_device(a.proj_weight.reshape({ch, ch})), bf16_device(a.proj_bias));
   for (size_t i = 0; i < dec.up_blocks.size(); ++i) {
     const auto& block = dec.up_blocks[i];
     const int level = static_cast<int>(i);
@@ -215,14 +212,14 @@ void* WanVaeDecoderCuda::input_of(const CausalConvGpu& c, int h, int w) const {
 void WanVaeDecoderCuda::conv(const CausalConvGpu& c, const void* x, int count, int h, int w, void* y,
                              const void* z) const {
   if (c.kt == 1) {
-    conv_nhwc(x, c.weight, c.bias.raw(), z, y, count, h, w, c.in, c.out, c.kernel, 1, stream_);
+    conv_nhwc(x, c.weight, c.bias.raw(), z, y, count, h, w, c.in, c.out, c.kernel, 1, *ctx_);
     return;
   }
   const Tensor& cache = caches_.at(&c);
   char* base = static_cast<char*>(assembly_[c.level].raw());
   const int64_t fb = frame_elems(h, w, c.in) * 2, context = c.kt - 1;
   FW_CUDA_CHECK(cudaMemcpyAsync(base, cache.raw(), context * fb, cudaMemcpyDeviceToDevice, stream_));
-  conv_nhwc(base, c.weight, c.bias.raw(), z, y, count, h, w, c.in, c.out, c.kernel, c.kt, stream_);
+  conv_nhwc(base, c.weight, c.bias.raw(), z, y, count, h, w, c.in, c.out, c.kernel, c.kt, *ctx_);
   // The last kt - 1 frames of [cache, input] are the next chunk's cache.
   FW_CUDA_CHECK(
       cudaMemcpyAsync(cache.raw(), base + count * fb, context * fb, cudaMemcpyDeviceToDevice, stream_));
@@ -245,22 +242,20 @@ void WanVaeDecoderCuda::residual(const ResidualGpu& r, const void* x, void* y, i
 
 void WanVaeDecoderCuda::attention(void* x, int count, int h, int w) const {
   const AttentionGpu& a = mid_attention_;
-  const int64_t c = a.proj_w.dim(0), pixels = static_cast<int64_t>(h) * w;
+  const int64_t c = a.proj.out_features(), pixels = static_cast<int64_t>(h) * w;
   for (int f = 0; f < count; ++f) {
     void* xf = static_cast<char*>(x) + f * pixels * c * 2;
     channel_rms_norm(xf, a.norm.raw(), norm_tmp_.raw(), pixels, static_cast<int>(c), false, stream_);
-    gemm_bf16(norm_tmp_.raw(), c, a.qkv_w.raw(), c, true, qkv_.raw(), 3 * c, DType::bf16, pixels, 3 * c, c,
-              1.0f, 0.0f, a.qkv_b.raw(), stream_);
+    a.qkv.forward(*ctx_, {norm_tmp_.raw(), c}, pixels, {qkv_.raw(), 3 * c});
     const char* qkv = static_cast<const char*>(qkv_.raw());
-    gemm_bf16(qkv, 3 * c, qkv + c * 2, 3 * c, true, scores_.raw(), pixels, DType::f32, pixels, pixels, c,
-              1.0f, 0.0f, nullptr, stream_);
+    attention_gemm(*ctx_, qkv, 3 * c, qkv + c * 2, 3 * c, true, scores_.raw(), pixels, DType::f32, pixels,
+                   pixels, c);
     softmax_rows(scores_.data<float>(), probs_.raw(), pixels, pixels, 1.0f / std::sqrt(static_cast<float>(c)),
                  stream_);
-    gemm_bf16(probs_.raw(), pixels, qkv + 2 * c * 2, 3 * c, false, attn_out_.raw(), c, DType::bf16, pixels, c,
-              pixels, 1.0f, 0.0f, nullptr, stream_);
+    attention_gemm(*ctx_, probs_.raw(), pixels, qkv + 2 * c * 2, 3 * c, false, attn_out_.raw(), c,
+                   DType::bf16, pixels, c, pixels);
     // x = x + proj(o): the residual rides on beta.
-    gemm_bf16(attn_out_.raw(), c, a.proj_w.raw(), c, true, xf, c, DType::bf16, pixels, c, c, 1.0f, 1.0f,
-              a.proj_b.raw(), stream_);
+    a.proj.forward(*ctx_, {attn_out_.raw(), c}, pixels, {xf, c, false, true});
   }
 }
 

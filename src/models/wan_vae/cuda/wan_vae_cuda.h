@@ -14,7 +14,9 @@
 #include <optional>
 #include <vector>
 
+#include "cuda/context.h"
 #include "cuda/device.h"
+#include "models/common/cuda/linear.h"
 #include "models/wan_vae/decoder.h"
 
 namespace fastwan::cuda {
@@ -36,9 +38,9 @@ struct ResidualGpu {
 };
 
 struct AttentionGpu {
-  Tensor norm;            // bf16 gamma [C]
-  Tensor qkv_w, qkv_b;    // bf16 [3C, C], [3C]
-  Tensor proj_w, proj_b;  // bf16 [C, C], [C]
+  Tensor norm;  // bf16 gamma [C]
+  Linear qkv;   // [3C, C] with bias
+  Linear proj;  // [C, C] with bias
 };
 
 struct ResampleGpu {
@@ -49,7 +51,7 @@ struct ResampleGpu {
 class WanVaeDecoderCuda : public VideoDecoder {
  public:
   static Expected<std::unique_ptr<WanVaeDecoderCuda>> create(const WanVaeDecoder& decoder,
-                                                             cudaStream_t stream = nullptr);
+                                                             std::shared_ptr<DeviceContext> ctx);
 
   std::string name() const override { return "wan-vae (cuda)"; }
   int64_t latent_channels() const override { return config_.z_dim; }
@@ -75,6 +77,7 @@ class WanVaeDecoderCuda : public VideoDecoder {
   void attention(void* x, int count, int h, int w) const;
 
   WanVaeConfig config_;
+  std::shared_ptr<DeviceContext> ctx_;
   cudaStream_t stream_ = nullptr;
   std::vector<int64_t> dims_;
   Tensor mean_, std_;  // f32 [z_dim] on the device

@@ -1,0 +1,134 @@
+#include "models/common/cuda/linear.h"
+
+#include "cuda/check.h"
+#include "ops/cuda/gemm.h"
+#include "ops/cuda/quant.h"
+
+namespace fastwan::cuda {
+
+Linear Linear::create(DeviceContext& ctx, const Tensor& weight, const Tensor& bias, quant::LinearMode mode,
+                      int parts) {
+  FW_CHECK(weight.ndim() == 2 && weight.dtype() == DType::bf16 && weight.device() == Device::cuda &&
+               parts >= 1 && weight.dim(0) % parts == 0,
+           "Linear: expected a device bf16 [out, in] weight, got " + weight.describe());
+  if (mode == quant::LinearMode::bf16) return bf16(weight, bias);
+  Linear l;
+  l.mode_ = mode;
+  l.parts_ = parts;
+  l.bias_ = bias;
+  const int64_t out = weight.dim(0), in = weight.dim(1);
+  const bool per_row = mode == quant::LinearMode::fp8_row;
+  l.weight_ = Tensor::empty({out, in}, DType::fp8_e4m3, Device::cuda);
+  l.scales_ = Tensor::empty({per_row ? out : parts}, DType::f32, Device::cuda);
+  Tensor amax = Tensor::empty({parts}, DType::f32, Device::cuda);
+  FW_CUDA_CHECK(cudaMemsetAsync(amax.raw(), 0, amax.nbytes(), ctx.stream()));
+  const int64_t part_rows = per_row ? out : out / parts;
+  for (int64_t r0 = 0, i = 0; r0 < out; r0 += part_rows, ++i) {
+    Fp8QuantizeParams q;
+    q.x = static_cast<const char*>(weight.raw()) + r0 * in * 2;
+    q.rows = part_rows;
+    q.cols = in;
+    q.ld_x = in;
+    q.codes = static_cast<char*>(l.weight_.raw()) + r0 * in;
+    q.per_row = per_row;
+    q.scale = l.scales_.data<float>() + (per_row ? 0 : i);
+    if (!per_row) {
+      q.amax = amax.data<float>() + i;
+      fp8_amax(q.x, part_rows, in, in, amax.data<float>() + i, ctx.stream());
+    }
+    fp8_quantize(q, ctx.stream());
+  }
+  // The bf16 weight may be freed by the caller as soon as this returns.
+  FW_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+  return l;
+}
+
+Linear Linear::bf16(const Tensor& weight, const Tensor& bias) {
+  FW_CHECK(weight.ndim() == 2 && weight.dtype() == DType::bf16 && weight.device() == Device::cuda,
+           "Linear: expected a device bf16 [out, in] weight, got " + weight.describe());
+  Linear l;
+  l.weight_ = weight;
+  l.bias_ = bias;
+  return l;
+}
+
+size_t Linear::bytes() const {
+  size_t n = 0;
+  for (const Tensor* t : {&weight_, &bias_, &scales_}) n += t->defined() ? t->nbytes() : 0;
+  return n;
+}
+
+void Linear::forward(DeviceContext& ctx, const LinearInput& x, int64_t rows, const LinearOutput& out) const {
+  const bool fp8 = quantized();
+  FW_CHECK(fp8 == (x.scale != nullptr), "Linear: a " + std::string(quant::linear_mode_name(mode_)) +
+                                            " linear got a " + (x.scale ? "quantized" : "bf16") + " input");
+  FW_CHECK(!out.accumulate || !out.gelu, "Linear: GELU of an accumulated output");
+  const int64_t in = in_features(), total = out_features();
+  const bool per_part = mode_ == quant::LinearMode::fp8 && parts_ > 1;
+  const int64_t n = per_part ? total / parts_ : total;
+  for (int64_t r0 = 0, i = 0; r0 < total; r0 += n, ++i) {
+    GemmParams g;
+    g.a = x.data;
+    g.lda = x.ld;
+    g.b = static_cast<const char*>(weight_.raw()) + r0 * in * dtype_size(weight_.dtype());
+    g.ldb = in;
+    g.d = static_cast<char*>(out.data) + r0 * 2;
+    g.ldd = out.ld;
+    g.m = rows;
+    g.n = n;
+    g.k = in;
+    g.beta = out.accumulate ? 1.0f : 0.0f;
+    if (bias_.defined()) {
+      g.bias = static_cast<const char*>(bias_.raw()) + r0 * 2;
+      g.epilogue = out.gelu ? Epilogue::gelu_bias : Epilogue::bias;
+    }
+    if (fp8) {
+      g.a_type = g.b_type = DType::fp8_e4m3;
+      g.a_scale = x.scale;
+      g.scaling = mode_ == quant::LinearMode::fp8_row ? GemmScaling::per_row : GemmScaling::per_tensor;
+      g.b_scale = scales_.data<float>() + (per_part ? i : 0);
+    }
+    gemm(ctx, g);
+  }
+}
+
+void QuantizedInput::layout(Arena& arena, int64_t rows, int64_t cols, quant::LinearMode mode, int sites) {
+  mode_ = mode;
+  if (mode == quant::LinearMode::bf16) return;
+  codes_ = arena.alloc({rows, cols}, DType::fp8_e4m3);
+  scales_ = arena.alloc({mode == quant::LinearMode::fp8_row ? rows : 1}, DType::f32);
+  amax_ = arena.alloc({sites}, DType::f32);
+}
+
+float* QuantizedInput::amax(int site) const {
+  return enabled() ? amax_.data<float>() + site : nullptr;
+}
+
+void QuantizedInput::reset_amax(DeviceContext& ctx) const {
+  if (enabled()) FW_CUDA_CHECK(cudaMemsetAsync(amax_.raw(), 0, amax_.nbytes(), ctx.stream()));
+}
+
+void QuantizedInput::measure(DeviceContext& ctx, const void* x, int64_t ld, int64_t rows, int64_t cols,
+                             int site) const {
+  if (mode_ == quant::LinearMode::fp8) fp8_amax(x, rows, cols, ld, amax(site), ctx.stream());
+}
+
+LinearInput QuantizedInput::quantize(DeviceContext& ctx, const void* x, int64_t ld, int64_t rows,
+                                     int64_t cols, int site) const {
+  if (!enabled()) return {x, ld, nullptr};
+  FW_CHECK(rows <= codes_.dim(0) && cols <= codes_.dim(1),
+           "QuantizedInput: activation larger than its buffer");
+  Fp8QuantizeParams q;
+  q.x = x;
+  q.rows = rows;
+  q.cols = cols;
+  q.ld_x = ld;
+  q.codes = codes_.raw();
+  q.scale = scales_.data<float>();
+  q.amax = amax(site);
+  q.per_row = mode_ == quant::LinearMode::fp8_row;
+  fp8_quantize(q, ctx.stream());
+  return {codes_.raw(), cols, scales_.data<float>()};
+}
+
+}  // namespace fastwan::cuda

@@ -1,0 +1,91 @@
+// The GPU linear layer every model uses (DiT, text encoder, VAE): its weights, their format and scales, and
+// the only code that fills GEMM parameters for a model's linear. A new precision is a new format here, not an
+// `if` in each model.
+//
+//   bf16     bf16 weight, bf16 input
+//   fp8      e4m3 weight quantized on the GPU at load from the bf16 weight with a per-tensor scale
+//   (FastVideo's
+//            recipe, reference §3.2); a weight that stacks several checkpoint linears (attn1's q|k|v) keeps
+//            one scale per part and runs one GEMM per part, so each part is quantized exactly as it is
+//            released
+//   fp8-row  e4m3 weight with one scale per output channel; per-token input scales
+//
+// A quantized linear reads a QuantizedInput: the e4m3 codes and scales of its bf16 activation, made on the
+// device (per tensor: from the amax the producing kernel accumulated; per row: from the rows).
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "cuda/context.h"
+#include "cuda/device.h"
+#include "quant/modes.h"
+
+namespace fastwan::cuda {
+
+// What a linear reads: bf16 rows, or e4m3 codes with their device scales ([1] or [rows]).
+struct LinearInput {
+  const void* data = nullptr;
+  int64_t ld = 0;  // elements between rows
+  const float* scale = nullptr;
+};
+
+struct LinearOutput {
+  void* data = nullptr;  // bf16 [rows, out], row stride ld
+  int64_t ld = 0;
+  bool gelu = false;        // GELU(tanh) after the bias (cuBLASLt's epilogue)
+  bool accumulate = false;  // D += x.W^T (+ bias): the residual stream
+};
+
+class Linear {
+ public:
+  Linear() = default;
+  // weight: device bf16 [out, in] with `parts` checkpoint linears stacked along out; bias: device bf16 [out]
+  // or undefined. Quantizes on ctx's stream (the bf16 weight is released when the caller drops it).
+  static Linear create(DeviceContext& ctx, const Tensor& weight, const Tensor& bias, quant::LinearMode mode,
+                       int parts = 1);
+  // A bf16 linear (nothing to quantize, no device work).
+  static Linear bf16(const Tensor& weight, const Tensor& bias = Tensor());
+
+  quant::LinearMode mode() const { return mode_; }
+  bool quantized() const { return mode_ != quant::LinearMode::bf16; }
+  int64_t in_features() const { return weight_.dim(1); }
+  int64_t out_features() const { return weight_.dim(0); }
+  const Tensor& weight() const { return weight_; }  // bf16 or e4m3 codes [out, in]
+  const Tensor& scales() const {
+    return scales_;
+  }  // f32 [parts] (fp8) or [out] (fp8-row); undefined for bf16
+  size_t bytes() const;
+
+  // out[rows, out] = x . W^T + bias (then GELU), or out += x . W^T + bias. x is bf16 for a bf16 linear, a
+  // QuantizedInput of this linear's mode otherwise (checked).
+  void forward(DeviceContext& ctx, const LinearInput& x, int64_t rows, const LinearOutput& out) const;
+
+ private:
+  quant::LinearMode mode_ = quant::LinearMode::bf16;
+  int parts_ = 1;
+  Tensor weight_, bias_, scales_;
+};
+
+// The e4m3 form of one activation for the linears that read it: codes [rows, cols] and scales, made from a
+// bf16 tensor. Per tensor, the tensor's amax must be in amax() before quantize(): producers fold it in
+// (RowNormParams::amax, AttentionParams::amax) after reset_amax(), or measure() runs an extra pass.
+class QuantizedInput {
+ public:
+  // Sizes the buffers (in `arena`, or counts them with a counting arena) for up to `rows` x `cols`, for
+  // `sites` activations that each keep their own amax slot.
+  void layout(Arena& arena, int64_t rows, int64_t cols, quant::LinearMode mode, int sites = 1);
+  bool enabled() const { return mode_ != quant::LinearMode::bf16; }
+  float* amax(int site = 0) const;            // the producer's target for activation `site` (per tensor)
+  void reset_amax(DeviceContext& ctx) const;  // zeroes every site's amax
+  void measure(DeviceContext& ctx, const void* x, int64_t ld, int64_t rows, int64_t cols, int site = 0) const;
+  // Quantizes x (bf16 [rows, cols], row stride ld) into the codes; returns what the linear reads.
+  LinearInput quantize(DeviceContext& ctx, const void* x, int64_t ld, int64_t rows, int64_t cols,
+                       int site = 0) const;
+
+ private:
+  quant::LinearMode mode_ = quant::LinearMode::bf16;
+  Tensor codes_, scales_, amax_;
+};
+
+}  // namespace fastwan::cuda

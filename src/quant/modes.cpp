@@ -1,0 +1,55 @@
+#include "quant/modes.h"
+
+#include <array>
+#include <utility>
+
+namespace fastwan::quant {
+namespace {
+
+constexpr std::array<std::pair<LinearMode, std::string_view>, 3> kLinear{
+    {{LinearMode::bf16, "bf16"}, {LinearMode::fp8, "fp8"}, {LinearMode::fp8_row, "fp8-row"}}};
+constexpr std::array<std::pair<AttentionMode, std::string_view>, 1> kAttention{
+    {{AttentionMode::bf16, "bf16"}}};
+
+}  // namespace
+
+Expected<LinearMode> parse_linear_mode(std::string_view name) {
+  for (const auto& [mode, text] : kLinear)
+    if (text == name) return mode;
+  return Error("--linear " + std::string(name) + ": unknown mode (expected " +
+               std::string(linear_mode_values()) + ")");
+}
+
+Expected<AttentionMode> parse_attention_mode(std::string_view name) {
+  for (const auto& [mode, text] : kAttention)
+    if (text == name) return mode;
+  return Error("--attention " + std::string(name) + ": unknown mode (expected " +
+               std::string(attention_mode_values()) + ")");
+}
+
+std::string_view linear_mode_name(LinearMode mode) {
+  for (const auto& [m, text] : kLinear)
+    if (m == mode) return text;
+  return "?";
+}
+
+std::string_view attention_mode_name(AttentionMode mode) {
+  for (const auto& [m, text] : kAttention)
+    if (m == mode) return text;
+  return "?";
+}
+
+std::string_view linear_mode_values() {
+  return "bf16, fp8 or fp8-row";
+}
+
+std::string_view attention_mode_values() {
+  return "bf16";
+}
+
+std::string ModelOptions::describe() const {
+  return "linear " + std::string(linear_mode_name(linear)) + ", attention " +
+         std::string(attention_mode_name(attention));
+}
+
+}  // namespace fastwan::quant
