@@ -2,10 +2,10 @@
 
 #include "cuda/check.h"
 #include "cuda/weight_source.h"
+#include "models/common/cuda/attention.h"
 #include "models/umt5/attention.h"
 #include "models/umt5/parameters.h"
 #include "ops/cuda/embed.h"
-#include "ops/cuda/gemm.h"
 #include "ops/cuda/norm.h"
 #include "ops/cuda/t5.h"
 
@@ -132,42 +132,15 @@ Expected<Tensor> Umt5EncoderCuda::forward(const Tensor& embeddings, const std::v
     norm.weight = l.layer_0_norm.raw();
     t5_rms_norm(norm, false, stream_);
     l.qkv.forward(*ctx_, {h_.raw(), d}, rows, {qkv_.raw(), 3 * inner});
-    GemmParams s;  // scores[h] = q_h . k_h^T (unscaled), fp32
-    s.a = qkv_.raw();
-    s.lda = 3 * inner;
-    s.stride_a = dk;
-    s.b = static_cast<const char*>(qkv_.raw()) + inner * 2;
-    s.ldb = 3 * inner;
-    s.stride_b = dk;
-    s.d = scores_.raw();
-    s.ldd = n;
-    s.stride_d = static_cast<int64_t>(n) * n;
-    s.d_type = DType::f32;
-    s.m = n;
-    s.n = n;
-    s.k = dk;
-    s.batch = static_cast<int>(h);
-    gemm(*ctx_, s);
+    const ScoreAttentionParams a{qkv_.raw(),          3 * inner,   rows,
+                                 static_cast<int>(h), dk,          scores_.data<float>(),
+                                 probs_.raw(),        attn_.raw(), inner};
+    attention_scores(*ctx_, a);
     relative_bias_softmax(
         {scores_.data<float>(), l.relative_attention_bias.raw(), bucket_.data<int32_t>(),
          key_mask.empty() ? nullptr : mask_.data<int32_t>(), probs_.raw(), static_cast<int>(h), n},
         stream_);
-    GemmParams pv;  // attn[:, h] = P_h . v_h
-    pv.a = probs_.raw();
-    pv.lda = n;
-    pv.stride_a = static_cast<int64_t>(n) * n;
-    pv.b = static_cast<const char*>(qkv_.raw()) + 2 * inner * 2;
-    pv.ldb = 3 * inner;
-    pv.stride_b = dk;
-    pv.b_transposed = false;
-    pv.d = attn_.raw();
-    pv.ldd = inner;
-    pv.stride_d = dk;
-    pv.m = n;
-    pv.n = dk;
-    pv.k = n;
-    pv.batch = static_cast<int>(h);
-    gemm(*ctx_, pv);
+    attention_values(*ctx_, a);
     l.o.forward(*ctx_, {attn_.raw(), inner}, rows, {x_.raw(), d, false, true});
 
     // layer.1: x = x + wo(gelu_tanh(wi_0(h)) * wi_1(h))

@@ -3,10 +3,10 @@
 #include <cmath>
 
 #include "cuda/check.h"
+#include "models/common/cuda/attention.h"
 #include "models/common/cuda/rgb8_stream.h"
 #include "models/wan_vae/parameters.h"
 #include "ops/cuda/conv.h"
-#include "ops/cuda/gemm.h"
 #include "ops/cuda/video.h"
 
 namespace fastwan::cuda {
@@ -74,24 +74,6 @@ void conv_nhwc(const void* x, const Tensor& w, const void* bias, const void* z, 
   p.kt = kt;
   p.dtype = DType::bf16;
   conv2d_nhwc(ctx, p);
-}
-
-// The attention products of the mid block: D = alpha A . B(^T), bf16 operands, bf16 or f32 out.
-void attention_gemm(DeviceContext& ctx, const void* a, int64_t lda, const void* b, int64_t ldb, bool b_t,
-                    void* d, int64_t ldd, DType d_type, int64_t m, int64_t n, int64_t k) {
-  GemmParams g;
-  g.a = a;
-  g.lda = lda;
-  g.b = b;
-  g.ldb = ldb;
-  g.b_transposed = b_t;
-  g.d = d;
-  g.ldd = ldd;
-  g.d_type = d_type;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  gemm(ctx, g);
 }
 
 }  // namespace
@@ -247,13 +229,12 @@ void WanVaeDecoderCuda::attention(void* x, int count, int h, int w) const {
     void* xf = static_cast<char*>(x) + f * pixels * c * 2;
     channel_rms_norm(xf, a.norm.raw(), norm_tmp_.raw(), pixels, static_cast<int>(c), false, stream_);
     a.qkv.forward(*ctx_, {norm_tmp_.raw(), c}, pixels, {qkv_.raw(), 3 * c});
-    const char* qkv = static_cast<const char*>(qkv_.raw());
-    attention_gemm(*ctx_, qkv, 3 * c, qkv + c * 2, 3 * c, true, scores_.raw(), pixels, DType::f32, pixels,
-                   pixels, c);
+    const ScoreAttentionParams sa{qkv_.raw(),   3 * c,           pixels, 1, c, scores_.data<float>(),
+                                  probs_.raw(), attn_out_.raw(), c};
+    attention_scores(*ctx_, sa);
     softmax_rows(scores_.data<float>(), probs_.raw(), pixels, pixels, 1.0f / std::sqrt(static_cast<float>(c)),
                  stream_);
-    attention_gemm(*ctx_, probs_.raw(), pixels, qkv + 2 * c * 2, 3 * c, false, attn_out_.raw(), c,
-                   DType::bf16, pixels, c, pixels);
+    attention_values(*ctx_, sa);
     // x = x + proj(o): the residual rides on beta.
     a.proj.forward(*ctx_, {attn_out_.raw(), c}, pixels, {xf, c, false, true});
   }
