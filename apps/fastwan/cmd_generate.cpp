@@ -94,7 +94,8 @@ Command add_generate(CLI::App& app) {
   opt.add("--family", f->family, "Use the defaults of fastwan-qad or wan2.1 (default: from the model)");
   opt.add("--linear", f->linear,
           "DiT linears: bf16, fp8 (per-tensor) or fp8-row (default: fp8 for FastWan-QAD-FP8, else bf16)");
-  opt.add("--attention", f->attention, "DiT self-attention: bf16 (default)");
+  opt.add("--attention", f->attention,
+          "DiT self-attention: bf16 (default) or sage8 (SageAttention2's 8-bit scheme; CPU only so far)");
   return {sub, [=] {
             if (!opt.error->empty()) return fail(*opt.error);
             auto plan = plan_generation(*f);

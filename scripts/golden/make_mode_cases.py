@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Make golden cases of the tiny Wan DiT run in FP8 precision modes.
+"""Make golden cases of the tiny Wan DiT run in precision modes.
 
 Reads tests/data/golden/wan_dit_tiny (config.json, diffusion_pytorch_model.safetensors in bf16, io.safetensors)
-and writes, for each mode in ("fp8", "fp8-row"), OUTDIR/wan_dit_tiny_<mode>/ (with '-' -> '_') holding
-case.json, config.json and the weights (both copied byte for byte) and io.safetensors: the same float32 inputs
-and the outputs `sample`, `block_i_out` of the DiT with FastVideo's FP8 fake quantization of the ten block linears.
+and writes, for each case in MODES (linear fp8, fp8-row; attention sage8; fp8 + sage8),
+OUTDIR/wan_dit_tiny_<modes>/ (with '-' -> '_') holding case.json, config.json and the weights (both copied byte
+for byte) and io.safetensors: the same float32 inputs and the outputs `sample`, `block_i_out` of the DiT with
+FastVideo's FP8 fake quantization of the ten block linears and/or SageAttention2's 8-bit self-attention.
 
 The model is an independent PyTorch float32 re-implementation of diffusers' WanTransformer3DModel (weights
 upcast from bf16). Before anything is written, its exact (unquantized) forward must reproduce wan_dit_tiny's
@@ -32,7 +33,9 @@ import torch.nn.functional as F
 
 FP8_MAX = 448.0
 FP8_MIN_SCALE = 1.0 / (448.0 * 512.0)
-MODES = ("fp8", "fp8-row")
+# Each case: (linear mode or None, attention mode or None). fp8 + sage8 is FastWan-QAD-FP8 as designed.
+MODES = (("fp8", None), ("fp8-row", None), (None, "sage8"), ("fp8", "sage8"))
+SAGE_P8_OFFSET = 8.807  # exp2(8.807) ~= 448: P fills the e4m3 range
 EXACT_TOL = 1e-4  # max|err| / max|ref| of the exact float32 forward vs wan_dit_tiny's stored outputs
 
 # The ten linears of every block that FastVideo's FP8Config quantizes (diffusers names, relative to blocks.N.).
@@ -192,6 +195,44 @@ def fake_quant_act(x2, mode):
 # The model: diffusers WanTransformer3DModel in float32
 # ---------------------------------------------------------------------------------------------------------------
 
+def sage_int8(x, group_of_row):
+    """SageAttention2's per-thread INT8 groups: rows with the same group id share scale = amax/127 + 1e-7;
+    code = trunc(x/scale + 0.5*sign) (round half away from zero). x [S, D] float32."""
+    S = x.shape[0]
+    gid = torch.tensor([group_of_row(r) for r in range(S)])
+    scale = torch.zeros(S)
+    for g in gid.unique():
+        rows = gid == g
+        scale[rows] = x[rows].abs().max() / 127.0 + 1e-7
+    xi = x / scale[:, None]
+    return torch.trunc(xi + 0.5 * torch.sign(xi)), scale
+
+
+def sage8_attention(q, k, v, sm):
+    """One head of SageAttention2's sm90 scheme (sage_attention_sm90.md section 1, py/sage_ref.py): K smoothed
+    by its token mean, Q/K to INT8 in the wgmma per-thread groups, V to e4m3 per channel, P = exp2(S - m) with the
+    8.807 offset quantized to e4m3, l from the unquantized P, per-128-key blocks. q [Sq, D], k/v [Sk, D]."""
+    k = k - k.mean(dim=0, keepdim=True)
+    qi, qs = sage_int8(q, lambda r: (r // 16) * 8 + r % 8)
+    ki, ks = sage_int8(k, lambda r: (r // 128) * 4 + (r % 8) // 2)
+    vs = v.abs().amax(dim=0, keepdim=True) / 448.0
+    vq = (v / vs).to(torch.float8_e4m3fn).to(torch.float32)
+    c = sm * 1.4426950408889634
+    m = torch.full((q.shape[0], 1), -5e6)
+    l = torch.zeros(q.shape[0], 1)
+    acc = torch.zeros(q.shape[0], q.shape[1])
+    for s in range(0, k.shape[0], 128):
+        e = min(s + 128, k.shape[0])
+        S = (qi @ ki[s:e].T) * (qs[:, None] * ks[None, s:e]) * c    # the int32 dot is exact in float32 here
+        mn = torch.maximum(m, S.amax(-1, keepdim=True) - SAGE_P8_OFFSET)
+        a = torch.exp2(m - mn)
+        P = torch.exp2(S - mn)
+        l = l * a + P.sum(-1, keepdim=True)
+        acc = acc * a + P.to(torch.float8_e4m3fn).to(torch.float32) @ vq[s:e]
+        m = mn
+    return acc / l * vs
+
+
 def timestep_sinusoid(t, dim, max_period=10000.0):
     """diffusers get_timestep_embedding(t, dim, flip_sin_to_cos=True, downscale_freq_shift=0)."""
     half = dim // 2
@@ -242,7 +283,7 @@ def apply_rope(x, cos, sin):
 
 
 class WanDiT:
-    def __init__(self, cfg, weights, mode=None):
+    def __init__(self, cfg, weights, mode=None, attn_mode=None):
         self.heads = int(cfg["num_attention_heads"])
         self.head_dim = int(cfg["attention_head_dim"])
         self.dim = self.heads * self.head_dim
@@ -260,8 +301,10 @@ class WanDiT:
         assert len(self.patch) == 3
         self.w = weights
         self.mode = mode
+        self.attn_mode = attn_mode
         self.used = set()
         self.quant_called = set()
+        self.sage_called = 0
         self._check_shapes()
         self.qweights = {}   # layer name -> dequantized float32 weight
         self.qstats = []     # (layer name, rel L2 of the dequantized weight vs the bf16 weight)
@@ -356,9 +399,14 @@ class WanDiT:
             q = apply_rope(q, cos, sin)
             k = apply_rope(k, cos, sin)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))               # [1, heads, S, head_dim]
-        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
-        assert scores.shape == (1, self.heads, s_q, s_kv)
-        a = torch.matmul(torch.softmax(scores, dim=-1), v)             # [1, heads, S, head_dim]
+        if self.attn_mode == "sage8" and cos is not None:               # self-attention only
+            a = torch.stack([sage8_attention(q[0, hh], k[0, hh], v[0, hh], 1.0 / math.sqrt(self.head_dim))
+                             for hh in range(self.heads)]).unsqueeze(0)
+            self.sage_called += 1
+        else:
+            scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
+            assert scores.shape == (1, self.heads, s_q, s_kv)
+            a = torch.matmul(torch.softmax(scores, dim=-1), v)         # [1, heads, S, head_dim]
         a = a.transpose(1, 2).reshape(1, s_q, self.dim)
         return self.linear(pre + ".to_out.0", a)
 
@@ -428,6 +476,8 @@ class WanDiT:
         rec["sample"] = y.contiguous()
         if self.mode is not None:
             assert self.quant_called == set(self.qweights), "some quantized linears were never called"
+        if self.attn_mode == "sage8":
+            assert self.sage_called == self.num_layers, "sage8 must replace every self-attention"
         return rec
 
 
@@ -504,26 +554,31 @@ def main():
     if unused:
         fail("unused weights: %s" % unused)
 
-    # --- the FP8 modes
+    # --- the precision modes
+    def case_name(linear, attn):
+        return "wan_dit_tiny_" + "_".join(m.replace("-", "_") for m in (linear, attn) if m)
+
     results = {}
-    for mode in MODES:
-        model = WanDiT(cfg, weights, mode)
+    for linear, attn in MODES:
+        model = WanDiT(cfg, weights, linear, attn)
         out = model.forward(x, t, ctx)
         unused = sorted(set(weights) - model.used)
-        assert not unused, (mode, unused)
-        wq = [s for _, s in model.qstats]
-        print("mode %-7s: %d quantized linears, weight quantization rel L2 %.3e .. %.3e"
-              % (mode, len(model.qweights), min(wq), max(wq)))
+        assert not unused, (linear, attn, unused)
+        label = case_name(linear, attn)
+        if model.qstats:
+            wq = [s for _, s in model.qstats]
+            print("%s: %d quantized linears, weight quantization rel L2 %.3e .. %.3e"
+                  % (label, len(model.qweights), min(wq), max(wq)))
         for key in ["block_%d_out" % i for i in range(model.num_layers)] + ["sample"]:
-            assert out[key].shape == exact[key].shape, (mode, key)
-            assert torch.isfinite(out[key]).all(), (mode, key)
-            print("  %-7s %-16s rel L2 vs exact float32 = %.3e" % (mode, key, rel_l2(out[key], exact[key])))
+            assert out[key].shape == exact[key].shape, (label, key)
+            assert torch.isfinite(out[key]).all(), (label, key)
+            print("  %-24s %-16s rel L2 vs exact float32 = %.3e" % (label, key, rel_l2(out[key], exact[key])))
         r = rel_l2(out["sample"], exact["sample"])
         if not (r > 0.0):
-            fail("mode %s: the output is identical to the exact one: quantization did nothing" % mode)
+            fail("%s: the output is identical to the exact one: quantization did nothing" % label)
         if r > 0.5:
-            print("  WARNING: mode %s moves the sample by %.3e rel L2 (expected a few percent)" % (mode, r))
-        results[mode] = out
+            print("  WARNING: %s moves the sample by %.3e rel L2 (expected a few percent)" % (label, r))
+        results[(linear, attn)] = out
 
     # --- write the cases
     layouts = {k: v for k, v in src_case.get("layouts", {}).items()
@@ -531,25 +586,32 @@ def main():
     if "patch_embed_out/block_i_out" in layouts:
         layouts["block_i_out"] = layouts.pop("patch_embed_out/block_i_out")
     os.makedirs(args.out, exist_ok=True)
-    for mode in MODES:
-        out = results[mode]
-        name = "wan_dit_tiny_" + mode.replace("-", "_")
+    for linear, attn in MODES:
+        out = results[(linear, attn)]
+        name = case_name(linear, attn)
         dst = os.path.join(args.out, name)
         os.makedirs(dst, exist_ok=True)
-        case = {
-            "component": "wan_dit",
-            "call": src_case["call"],
-            "modes": {"linear": mode},
-        }
+        modes = {}
+        if linear:
+            modes["linear"] = linear
+        if attn:
+            modes["attention"] = attn
+        case = {"component": "wan_dit", "call": src_case["call"], "modes": modes}
         if layouts:
             case["layouts"] = layouts
+        what = []
+        if linear:
+            what.append("FastVideo's FP8 fake quantization (fastwan_qad_inference.md section 3.2) of the ten block "
+                        "linears; weights quantized from bf16 with torch.float8_e4m3fn, activations from their "
+                        "float32 values")
+        if attn:
+            what.append("SageAttention2's sm90 8-bit self-attention emulated as py/sage_ref.py does "
+                        "(sage_attention_sm90.md section 1; cross-attention exact)")
         case.update({
             "tolerance": {"metric": "rel_l2", "max": 0.002},
             "weights_dtype": "bfloat16",
             "reference": "scripts/golden/make_mode_cases.py: PyTorch float32 re-implementation of diffusers "
-                         "WanTransformer3DModel with FastVideo's FP8 fake quantization (fastwan_qad_inference.md "
-                         "section 3.2) of the ten block linears; weights quantized from bf16 with "
-                         "torch.float8_e4m3fn, activations from their float32 values",
+                         "WanTransformer3DModel with " + "; and ".join(what),
             "suggested_tolerance": "relative L2 <= 2e-3 on every output",
         })
         with open(os.path.join(dst, "case.json"), "w") as fh:

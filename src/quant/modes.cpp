@@ -8,8 +8,8 @@ namespace {
 
 constexpr std::array<std::pair<LinearMode, std::string_view>, 3> kLinear{
     {{LinearMode::bf16, "bf16"}, {LinearMode::fp8, "fp8"}, {LinearMode::fp8_row, "fp8-row"}}};
-constexpr std::array<std::pair<AttentionMode, std::string_view>, 1> kAttention{
-    {{AttentionMode::bf16, "bf16"}}};
+constexpr std::array<std::pair<AttentionMode, std::string_view>, 2> kAttention{
+    {{AttentionMode::bf16, "bf16"}, {AttentionMode::sage8, "sage8"}}};
 
 }  // namespace
 
@@ -44,7 +44,7 @@ std::string_view linear_mode_values() {
 }
 
 std::string_view attention_mode_values() {
-  return "bf16";
+  return "bf16 or sage8";
 }
 
 std::string ModelOptions::describe() const {

@@ -126,6 +126,15 @@ TEST_F(GenerateCli, PrecisionModesFollowTheCheckpointAndFlagsOverrideThem) {
   EXPECT_NE(row.output.find("modes: linear fp8-row, attention bf16 (set on the command line)"),
             std::string::npos)
       << row.output;
+  // SageAttention2's 8-bit self-attention runs on the CPU (the reference of the GPU kernel to come).
+  auto sage =
+      run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() +
+                  " --device cpu --attention sage8 -W 16 -H 16 --frames 1 -o " + out.file("sage.y4m"));
+  ASSERT_EQ(sage.status, 0) << sage.output;
+  EXPECT_NE(sage.output.find("modes: linear fp8, attention sage8 (set on the command line)"),
+            std::string::npos)
+      << sage.output;
+  EXPECT_NE(test::read_file(out.file("sage.y4m")), test::read_file(out.file("fp8.y4m")));
   // The modes change the video (the same seed and prompt otherwise).
   auto exact = run_command(fastwan_bin() + " generate -p x --model " + fp8.string() +
                            " --linear bf16 -W 16 -H 16 --frames 1 -o " + out.file("exact.y4m"));
@@ -281,7 +290,7 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
       {"--format webm" + y4m, "--format: unknown format 'webm' (expected mp4, png or y4m)"},
       {"--family sd" + y4m, "--family: unknown model family 'sd' (expected fastwan-qad or wan2.1)"},
       {"--linear int4" + y4m, "--linear int4: unknown mode (expected bf16, fp8 or fp8-row)"},
-      {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16)"},
+      {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16 or sage8)"},
       {"--cfg-scale -2" + y4m, "--cfg-scale -2.000000: expected a finite value >= 0 (1 = off)"},
       {"--cfg-scale nan" + y4m, "--cfg-scale nan: expected a finite value >= 0"},
       {"--cfg-scale 5x" + y4m, "--cfg-scale 5x: expected a number"},

@@ -135,7 +135,7 @@ TEST(Modes, ParseAndNameEveryModeAndRejectOthersInOneLine) {
   EXPECT_EQ(bad.error().message(), "--linear int4: unknown mode (expected bf16, fp8 or fp8-row)");
   auto attention = quant::parse_attention_mode("fp16");
   ASSERT_FALSE(attention.ok());
-  EXPECT_EQ(attention.error().message(), "--attention fp16: unknown mode (expected bf16)");
+  EXPECT_EQ(attention.error().message(), "--attention fp16: unknown mode (expected bf16 or sage8)");
   EXPECT_EQ((quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::bf16}).describe(),
             "linear fp8, attention bf16");
 }

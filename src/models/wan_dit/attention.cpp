@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "quant/sage.h"
+
 namespace fastwan {
 
 Expected<WanAttention> WanAttention::load(const WeightStore& store, const WanDitConfig& c,
@@ -37,7 +39,9 @@ Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const Ro
   }
   ops::AttentionOptions options;
   options.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  Tensor o = ops::attention(q, k, v, options).reshape({x.dim(0), dim});
+  Tensor o = (mode == quant::AttentionMode::sage8 ? quant::sage8_attention(q, k, v, options.scale)
+                                                  : ops::attention(q, k, v, options))
+                 .reshape({x.dim(0), dim});
   return to_out_0(o);
 }
 

@@ -30,6 +30,7 @@ Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& 
     const std::string prefix = "blocks." + std::to_string(i);
     FW_ASSIGN_OR_RETURN(auto block, WanTransformerBlock::load(store, c, prefix));
     FW_RETURN_IF_ERROR(block.set_linear_mode(options.linear, prefix));
+    block.attn1.mode = options.attention;
     m.blocks_.push_back(std::move(block));
   }
   FW_ASSIGN_OR_RETURN(m.scale_shift_table_, store.get("scale_shift_table", {1, 2, dim}));
