@@ -8,7 +8,8 @@
 #            with FP8 linears
 #     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
 #            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, TAEHV); the
-#            files are read back with an independent reader (OpenCV/FFmpeg)
+#            files are read back with an independent reader (OpenCV/FFmpeg); `fastwan bench --e2e` times the same
+#            path three times (min and median of every stage, the total with and without loading)
 # Binaries: .gpu/bin + .gpu/lib (made here by scripts/gpu-bundle.sh and carried), else build/bin (built if
 # absent). Logs go to $OUT (default ./gpu-check-out).
 set -uo pipefail
@@ -93,6 +94,15 @@ PY
     summary+=("generate $run: $(grep -E '^time' "$out/generate_$run.log" | head -1)")
   done
   rm -f "$out"/e2e_*.y4m  # too large to bring back
+  # The same path timed: min and median of every stage and of the whole run (bf16, then the FP8 defaults).
+  for run in bf16 fp8; do
+    what=(--model "$model" --family fastwan-qad --linear bf16)
+    [[ $run == fp8 ]] && what=(--model "$fp8_model")
+    echo "== e2e: fastwan bench --e2e ${what[*]} --runs 3"
+    "$bin/fastwan" bench --e2e "${what[@]}" --device cuda --runs 3 >"$out/e2e_bench_$run.log" 2>&1 || status=1
+    cat "$out/e2e_bench_$run.log"
+    summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
+  done
 fi
 
 echo

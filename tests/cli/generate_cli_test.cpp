@@ -143,6 +143,28 @@ TEST_F(GenerateCli, PrecisionModesFollowTheCheckpointAndFlagsOverrideThem) {
   EXPECT_NE(test::read_file(out.file("row.y4m")), test::read_file(out.file("fp8.y4m")));
 }
 
+// `fastwan bench --e2e` runs the generate path itself: each stage's min and median over the runs, the total
+// with and without loading, and the time the stages do not account for.
+TEST_F(GenerateCli, BenchE2eTimesTheGeneratePathItself) {
+  auto r = run_command(fastwan_bin() + " bench --e2e --model " + model() +
+                       " --device cpu --sampler-free -W 32 -H 32 --frames 5 --runs 2");
+  EXPECT_NE(r.status, 0);  // an unknown flag: CLI11's one-line error
+  r = run_command(fastwan_bin() + " bench --e2e --model " + model() +
+                  " --device cpu --linear fp8 -W 32 -H 32 --frames 5 --runs 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("end to end, 2 runs: unipc, 50 steps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("linear fp8, attention bf16"), std::string::npos) << r.output;
+  for (const char* stage : {"text encoder load", "text ", "transformer load", "denoise", "decoder load",
+                            "decode+write", "total ", "total without loading", "gaps (total - stages)"})
+    EXPECT_NE(r.output.find(std::string("\n") + stage), std::string::npos) << stage << " in " << r.output;
+  auto missing = run_command(fastwan_bin() + " bench --e2e --runs 1");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.output.find("bench --e2e: --model DIR is required"), std::string::npos) << missing.output;
+  auto bad = run_command(fastwan_bin() + " bench --e2e --model " + model() + " --linear int4 --runs 1");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("--linear int4: unknown mode"), std::string::npos) << bad.output;
+}
+
 TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
   test::TempDir out;
   // -v in a pipe: one line per step.

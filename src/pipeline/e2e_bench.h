@@ -1,0 +1,30 @@
+// `fastwan bench --e2e`: the real `fastwan generate` path (plan, text encoder, sampler loop, decoder, writer)
+// run N times on one model folder, with the minimum and median of each stage and of the whole run, so the
+// benchmark's total and what a user measures end to end are the same number. Each run loads its models as
+// generate does; "without loading" leaves the load stages out.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipeline/generate_plan.h"
+
+namespace fastwan {
+
+struct E2eStage {
+  std::string name;
+  std::vector<double> seconds;  // one per run
+  double min() const;
+  double median() const;
+};
+
+struct E2eReport {
+  std::string settings;          // GeneratePlan::describe()
+  std::vector<E2eStage> stages;  // in pipeline order, then "total", "total without loading", "gaps"
+  std::string table() const;
+};
+
+// Runs `plan` (one prompt) `runs` times; the output file is rewritten each time.
+Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs);
+
+}  // namespace fastwan
