@@ -55,7 +55,7 @@ fi
 if want e2e; then
   model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
   echo "== e2e: synth real-size folder at $model"
-  [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" >"$out/synth.log" 2>&1 || status=1
+  [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" --force >"$out/synth.log" 2>&1 || status=1
   for dec in taehv wan-vae; do
     echo "== e2e: fastwan generate --device cuda --decoder $dec"
     # Device memory in use, sampled every 50 ms while generate runs (all allocations, the CUDA context included).

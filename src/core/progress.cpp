@@ -116,7 +116,7 @@ std::string Progress::summary() const {
       loading += s.seconds;
       any_load = true;
     }
-  const double total = clock_() - start_;
+  const double total = elapsed();
   out += "total " + fmt("%.2f", total) + " s";
   if (any_load) out += " (" + fmt("%.2f", total - loading) + " s without loading)";
   return out;

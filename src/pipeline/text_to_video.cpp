@@ -1,5 +1,9 @@
 #include "pipeline/text_to_video.h"
 
+#include <map>
+
+#include "io/safetensors.h"
+
 namespace fastwan {
 namespace {
 
@@ -124,7 +128,7 @@ Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend
       DecodeResult r,
       write_decoded_video(*decoder, latents, output, [&](int64_t done, int64_t) { progress.advance(done); }));
   progress.end();
-  return GenerateResult{r.written, r.frames, r.width, r.height};
+  return GenerateResult{r.written, r.frames, r.width, r.height, {}, {}};
 }
 
 }  // namespace
@@ -147,9 +151,18 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
       };
       auto latents = denoise(plan, backend, models, prompts[i], progress);
       if (!latents) return tagged(latents.error());
+      if (!plan.save_latents.empty()) {
+        const std::string file = plan.latents_for(n);
+        if (Status s = write_safetensors(file, std::map<std::string, Tensor>{{"latents", *latents}}); !s)
+          return tagged(s.error().with_context("--save-latents " + file));
+      }
       if (queue.finished() && i + 1 == prompts.size()) models.dit.reset();  // before the decoder is loaded
-      auto result = decode(plan, backend, models, *latents, plan.output_for(n), progress);
+      VideoOutput output = plan.output_for(n);
+      output.options.metadata = plan.metadata_for(texts[i]);
+      auto result = decode(plan, backend, models, *latents, output, progress);
       if (!result) return tagged(result.error());
+      result->prompt = texts[i];
+      if (!plan.save_latents.empty()) result->latents = plan.latents_for(n);
       if (written) written(*result);
       results.push_back(std::move(*result));
     }
