@@ -17,10 +17,11 @@ void fill(std::string& target, const nlohmann::json& j, const char* key) {
 }  // namespace
 
 Status apply_rerun_settings(const std::string& file, GenerateFlags& f) {
-  FW_ASSIGN_OR_RETURN(VideoMetadata metadata, read_video_metadata(file));
+  auto metadata = read_video_metadata(file);
+  if (!metadata) return metadata.error().with_context("--from");
   const std::string what = "--from " + file;
   std::string text;
-  for (const auto& [key, value] : metadata)
+  for (const auto& [key, value] : *metadata)
     if (key == "fastwan") text = value;
   if (text.empty())
     return Error(what + ": no fastwan settings in its metadata (was it written by fastwan generate?)");
@@ -32,7 +33,8 @@ Status apply_rerun_settings(const std::string& file, GenerateFlags& f) {
     fill(f.model, j, "model");
     fill(f.base, j, "base");
     fill(f.negative_prompt, j, "negative_prompt");
-    fill(f.family, j, "family");
+    // The family only when it was chosen by --family; otherwise the folder's evidence tells it again.
+    if (j.value("family_reason", "").starts_with("--family")) fill(f.family, j, "family");
     fill(f.sampler, j, "sampler");
     fill(f.decoder, j, "decoder");
     fill(f.rng, j, "rng");

@@ -194,6 +194,7 @@ nlohmann::json GeneratePlan::settings_json() const {
       {"model", model.model_dir},
       {"family", model_family_name(family)},
       {"variant", model_variant_name(variant)},
+      {"family_reason", family_reason},
       {"negative_prompt", negative_prompt},
       {"sampler", sampler_kind_name(sampler.kind)},
       {"steps", sampler.kind == SamplerKind::dmd ? static_cast<int64_t>(sampler.dmd_timesteps.size())

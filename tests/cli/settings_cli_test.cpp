@@ -186,5 +186,82 @@ TEST_F(SettingsCli, CtrlCLeavesNoPartialFile) {
   EXPECT_TRUE(fs::is_empty(out.path())) << "a partial file was left behind";
 }
 
+TEST_F(SettingsCli, OutputsRememberHowTheyWereMadeAndRerun) {
+  test::TempDir out;
+  const std::string q = model("fastwan-qad");
+  const std::string run = " --model " + q + " -W 16 -H 16 --frames 1 -s 9 -n 'blurry, static' -o ";
+  std::vector<std::string> videos = {out.file("frames/frame_00000.png")};
+  auto png = run_command(fastwan_bin() + " generate -p 'a red fox'" + run + out.file("frames/"));
+  ASSERT_EQ(png.status, 0) << png.output;
+  if (FASTWAN_TEST_MP4) {
+    auto mp4 = run_command(fastwan_bin() + " generate -p 'a red fox'" + run + out.file("a.mp4"));
+    ASSERT_EQ(mp4.status, 0) << mp4.output;
+    videos.push_back(out.file("a.mp4"));
+  }
+  auto y4m = run_command(fastwan_bin() + " generate -p 'a red fox'" + run + out.file("a.y4m"));
+  ASSERT_EQ(y4m.status, 0) << y4m.output;
+  for (const std::string& video : videos) {
+    SCOPED_TRACE(video);
+    auto info = run_command(fastwan_bin() + " info " + video);
+    ASSERT_EQ(info.status, 0) << info.output;
+    EXPECT_NE(info.output.find("\nprompt: a red fox\n"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("\nnegative_prompt: blurry, static\n"), std::string::npos) << info.output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(info.output, m, std::regex("\nfastwan: (\\{[^\n]+)\n"))) << info.output;
+    const auto settings = nlohmann::json::parse(m[1].str());
+    EXPECT_EQ(settings["seed"], 9);
+    EXPECT_EQ(settings["sampler"], "dmd");
+    EXPECT_EQ(settings["prompt"], "a red fox");
+    EXPECT_EQ(settings["software"].get<std::string>().rfind("fastwan ", 0), 0u);
+    EXPECT_EQ(info.last_line(), "rerun: fastwan generate --from " + video);
+    // The rerun makes the same video; a flag given wins over the kept setting.
+    auto rerun = run_command(fastwan_bin() + " generate --from " + video + " -o " + out.file("re.y4m"));
+    ASSERT_EQ(rerun.status, 0) << rerun.output;
+    EXPECT_EQ(test::read_file(out.file("re.y4m")), test::read_file(out.file("a.y4m")));
+    auto other = run_command(fastwan_bin() + " generate --from " + video + " -s 10 -o " + out.file("re.y4m"));
+    ASSERT_EQ(other.status, 0) << other.output;
+    EXPECT_NE(other.output.find("seed 10 (philox)"), std::string::npos) << other.output;
+  }
+  auto none =
+      run_command(fastwan_bin() + " generate --from " + out.file("a.y4m") + " -o " + out.file("x.y4m"));
+  EXPECT_EQ(none.status, 1);
+  EXPECT_EQ(none.output, "error: --from " + out.file("a.y4m") +
+                             ": no fastwan settings in its metadata (was it written by fastwan generate?)\n");
+}
+
+TEST_F(SettingsCli, InfoSaysWhatGenerateWouldUseAndWhatAFileIs) {
+  auto folder = run_command(fastwan_bin() + " info " + model("fastwan-qad"));
+  ASSERT_EQ(folder.status, 0) << folder.output;
+  EXPECT_NE(
+      folder.output.find("\nfamily: fastwan-qad (FastWan-QAD-FP8-1.3B: the model card README.md mentions "
+                         "FastWan-QAD-FP8-1.3B)\ngenerate defaults: dmd, 3 steps, guidance off, 832x480, "
+                         "81 frames at 16 fps, taehv decoder\ntaehv: " +
+                         model("fastwan-qad") + "/taew2_1.safetensors\ndevice: "),
+      std::string::npos)
+      << folder.output;
+  // A Hugging Face id in the cache.
+  test::TempDir hub;
+  const fs::path repo = hub.path() / "models--Wan-AI--Wan2.1-T2V-1.3B-Diffusers";
+  fs::create_directories(repo / "snapshots");
+  fs::create_directory_symlink(model("wan2.1"), repo / "snapshots" / "abc");
+  auto id = run_command("HF_HUB_CACHE=" + hub.path().string() + " " + fastwan_bin() +
+                        " info Wan-AI/Wan2.1-T2V-1.3B-Diffusers");
+  ASSERT_EQ(id.status, 0) << id.output;
+  EXPECT_EQ(id.output.rfind("hugging face id: Wan-AI/Wan2.1-T2V-1.3B-Diffusers (cache snapshot ", 0), 0u)
+      << id.output;
+  EXPECT_NE(id.output.find("generate defaults: unipc, 50 steps, guidance 5, 832x480"), std::string::npos)
+      << id.output;
+  // Files fastwan does not load, told by their first bytes.
+  test::write_file(hub.file("model.gguf"), std::string("GGUF\x03\0\0\0", 8) + std::string(32, '\0'));
+  test::write_file(hub.file("taew2_1.pth"), std::string("PK\x03\x04", 4) + std::string(32, '\0'));
+  auto gguf = run_command(fastwan_bin() + " info " + hub.file("model.gguf"));
+  EXPECT_EQ(gguf.status, 0) << gguf.output;
+  EXPECT_NE(gguf.output.find("format: GGUF, version 3"), std::string::npos) << gguf.output;
+  auto pth = run_command(fastwan_bin() + " info " + hub.file("taew2_1.pth"));
+  EXPECT_EQ(pth.status, 0) << pth.output;
+  EXPECT_NE(pth.output.find("format: PyTorch pickle checkpoint (torch.save, zip archive)"), std::string::npos)
+      << pth.output;
+}
+
 }  // namespace
 }  // namespace fastwan
