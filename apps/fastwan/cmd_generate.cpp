@@ -45,7 +45,11 @@ struct OptionalFlags {
              } else if (auto v = parse_number<T>(text)) {
                target = *v;
              } else if (error_->empty()) {
-               *error_ = flag + " " + text + ": expected " +
+               // A number too large for its type is said so, not "expected an integer".
+               const bool digits = !text.empty() &&
+                                   text.find_first_not_of("-0123456789") == std::string::npos &&
+                                   !(std::is_unsigned_v<T> && text[0] == '-');
+               *error_ = flag + " " + text + (digits ? ": too large for " : ": expected ") +
                          (std::is_floating_point_v<T> ? "a number"
                           : std::is_unsigned_v<T>     ? "a non-negative integer"
                                                       : "an integer");

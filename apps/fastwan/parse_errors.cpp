@@ -61,6 +61,21 @@ std::string explain_parse_error(const CLI::App& app, const CLI::ParseError& e) {
   for (const CLI::App* s : app.get_subcommands()) sub = s;
   std::string message = e.what();
   std::replace(message.begin(), message.end(), '\n', ' ');
+  // "Could not convert: --crf = 1e99": the flag and value, and what kind of number it takes.
+  const std::string prefix = "Could not convert: ";
+  if (dynamic_cast<const CLI::ConversionError*>(&e) && message.starts_with(prefix)) {
+    const size_t eq = message.find(" = ");
+    const std::string flag = message.substr(prefix.size(), eq - prefix.size());
+    const CLI::Option* option = sub ? sub->get_option_no_throw(flag) : app.get_option_no_throw(flag);
+    const std::string type = option ? option->get_type_name() : "";
+    const std::string kind = type == "UINT"    ? "a non-negative integer"
+                             : type == "INT"   ? "an integer"
+                             : type == "FLOAT" ? "a number"
+                                               : "a value of type " + type;
+    if (eq != std::string::npos)
+      return flag + " " + message.substr(eq + 3) + ": expected " + kind + " that fits (see " +
+             help_command(sub) + ")";
+  }
   if (sub && dynamic_cast<const CLI::ExtrasError*>(&e)) {
     const std::vector<std::string> extras = app.remaining(true);
     const std::string first = extras.empty() ? "" : extras.front();
