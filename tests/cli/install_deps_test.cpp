@@ -1,5 +1,6 @@
-// scripts/install-deps.sh as the README runs it, with apt-get, dpkg-query, id and sudo replaced by stubs that
-// log their calls: as root without sudo, as a user with sudo, and nothing to do when everything is installed.
+// The README's set-up as written: scripts/install-deps.sh with apt-get, dpkg-query, id and sudo replaced by
+// stubs that log their calls (as root without sudo, as a user with sudo, nothing to do when everything is
+// installed), and the demo command on the binary under test.
 #include <filesystem>
 
 #include "common/test_util.h"
@@ -77,6 +78,32 @@ TEST_F(InstallDeps, AUserWithoutSudoIsToldWhatToDo) {
   EXPECT_EQ(r.last_line(),
             "install-deps: installing packages needs root: run this script as root, or install sudo");
   EXPECT_EQ(calls().find("apt-get"), std::string::npos) << calls();
+}
+
+TEST(Readme, TheSetUpCommandsRunAsWritten) {
+  if (!FASTWAN_TEST_MP4) GTEST_SKIP() << "built without libav: the demo writes an MP4";
+  const std::string readme = test::read_file(std::string(FASTWAN_SOURCE_DIR) + "/README.md");
+  EXPECT_NE(readme.find("\n```sh\nscripts/install-deps.sh && scripts/build.sh\n```\n"), std::string::npos);
+  for (const char* script : {"/scripts/install-deps.sh", "/scripts/build.sh"}) {
+    const auto perms = fs::status(std::string(FASTWAN_SOURCE_DIR) + script).permissions();
+    EXPECT_NE(perms & fs::perms::owner_exec, fs::perms::none) << script << " is not executable";
+  }
+  // The demo: the synthesized FastWan-QAD-like model on the fast path, with this build's binary and a
+  // temporary folder in place of build/bin and /tmp.
+  const size_t at = readme.find("\nbuild/bin/fastwan synth --preset tiny --family fastwan-qad");
+  ASSERT_NE(at, std::string::npos);
+  std::string demo = readme.substr(at + 1, readme.find('\n', at + 1) - at - 1);
+  test::TempDir dir;
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"build/bin/fastwan", test::fastwan_bin()}, {"/tmp/", dir.path().string() + "/"}})
+    for (size_t p = demo.find(from); p != std::string::npos; p = demo.find(from, p + to.size()))
+      demo.replace(p, from.size(), to);
+  auto r = run_command(demo);
+  ASSERT_EQ(r.status, 0) << demo << "\n" << r.output;
+  EXPECT_NE(r.output.find("settings: fastwan-qad (FastWan-QAD-FP8-1.3B: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", dmd, 3 steps (timesteps 1000, 757, 522)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("taehv decoder"), std::string::npos) << r.output;
+  EXPECT_EQ(r.last_line(), "wrote " + dir.file("fastwan-tiny.mp4") + " (9 frames, 64x48, 16 fps)");
 }
 
 }  // namespace
