@@ -94,7 +94,6 @@ Expected<SamplerConfig> sampler_config(const GenerateFlags& f, ModelFamily famil
   return c;
 }
 
-// A prompt per line; blank lines (and a Windows line end's '\r') are skipped.
 const char* rng_name(RngKind rng) {
   return rng == RngKind::philox ? "philox" : "torch";
 }
@@ -109,6 +108,7 @@ uint64_t draw_seed() {
   return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
+// A prompt per line; blank lines (and a Windows line end's '\r') are skipped.
 std::optional<std::string> prompt_of_line(std::string line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.find_first_not_of(" \t") == std::string::npos) return std::nullopt;
