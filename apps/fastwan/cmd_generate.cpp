@@ -141,10 +141,15 @@ Command add_generate(CLI::App& app) {
             const ModelFolder& m = plan->model;
             progress.note("model: " + m.model_dir + (m.base_dir.empty() ? "" : " over base " + m.base_dir));
             const int fps = plan->output.options.fps;
-            auto print = [fps, text](const GenerateResult& r) {
-              std::fprintf(text, "wrote %s (%lld frames, %lldx%lld, %d fps)\n", r.written.c_str(),
+            // With several videos each line also has that video's stage times (the stages since the last).
+            size_t reported = 0;
+            auto print = [&, fps, text](const GenerateResult& r) {
+              const std::string times =
+                  plan->numbered_outputs() ? "; " + progress.times_since(reported) : std::string();
+              reported = progress.stages().size();
+              std::fprintf(text, "wrote %s (%lld frames, %lldx%lld, %d fps%s)\n", r.written.c_str(),
                            static_cast<long long>(r.frames), static_cast<long long>(r.width),
-                           static_cast<long long>(r.height), fps);
+                           static_cast<long long>(r.height), fps, times.c_str());
               std::fflush(text);
             };
             // One video: the times, then the file. Several: each file as it is written, then the times.
