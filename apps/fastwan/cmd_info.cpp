@@ -123,8 +123,17 @@ Command add_info(CLI::App& app) {
                 return 0;
               }
             }
-            auto report = describe_checkpoint(where, *options);
+            // A FastWan-QAD-style repository without model_index.json: its transformer is the model.
+            const fs::path transformer = fs::path(where) / "transformer";
+            const bool overlay = fs::is_directory(transformer, ec) &&
+                                 !fs::exists(fs::path(where) / "model_index.json", ec) &&
+                                 !fs::exists(fs::path(where) / "config.json", ec);
+            auto report = describe_checkpoint(overlay ? transformer.string() : where, *options);
             if (!report) return fail(report.error().message());
+            if (overlay)
+              header +=
+                  "layout: a transformer without the other components (run it over a base: generate --base "
+                  "Wan-AI/Wan2.1-T2V-1.3B-Diffusers)\n";
             std::fputs((header + *report).c_str(), stdout);
             if (fs::is_directory(fs::path(where) / "transformer", ec))
               std::fputs(describe_generate_defaults(where).c_str(), stdout);

@@ -251,6 +251,19 @@ TEST_F(SettingsCli, InfoSaysWhatGenerateWouldUseAndWhatAFileIs) {
       << id.output;
   EXPECT_NE(id.output.find("generate defaults: unipc, 50 steps, guidance 5, 832x480"), std::string::npos)
       << id.output;
+  // A FastWan-QAD-style download: a transformer and a model card, nothing else.
+  const fs::path student = hub.path() / "student";
+  fs::create_directories(student);
+  fs::copy(fs::path(model("fastwan-qad")) / "transformer", student / "transformer",
+           fs::copy_options::recursive);
+  fs::copy_file(fs::path(model("fastwan-qad")) / "README.md", student / "README.md");
+  auto overlay = run_command(fastwan_bin() + " info " + student.string());
+  ASSERT_EQ(overlay.status, 0) << overlay.output;
+  EXPECT_EQ(overlay.output.rfind("layout: a transformer without the other components (run it over a base", 0),
+            0u)
+      << overlay.output;
+  EXPECT_NE(overlay.output.find("\nfamily: fastwan-qad (FastWan-QAD-FP8-1.3B: "), std::string::npos)
+      << overlay.output;
   // Files fastwan does not load, told by their first bytes.
   test::write_file(hub.file("model.gguf"), std::string("GGUF\x03\0\0\0", 8) + std::string(32, '\0'));
   test::write_file(hub.file("taew2_1.pth"), std::string("PK\x03\x04", 4) + std::string(32, '\0'));
