@@ -37,6 +37,7 @@ Status apply_rerun_settings(const std::string& file, GenerateFlags& f) {
     if (j.value("family_reason", "").starts_with("--family")) fill(f.family, j, "family");
     fill(f.sampler, j, "sampler");
     fill(f.decoder, j, "decoder");
+    if (f.decoder == "taehv") fill(f.taehv, j, "taehv");  // it may have come from --taehv FILE
     fill(f.rng, j, "rng");
     fill(f.width, j, "width");
     fill(f.height, j, "height");
