@@ -125,7 +125,8 @@ Expected<VideoMetadata> read_mp4_metadata(const std::string& path) {
   VideoMetadata out;
   for (size_t at = 0; at < pairs.size();) {
     const size_t key_end = pairs.find('\0', at);
-    const size_t value_end = pairs.find('\0', key_end + 1);
+    const size_t value_end = key_end == std::string::npos ? key_end : pairs.find('\0', key_end + 1);
+    if (value_end == std::string::npos) return Error(path + ": the MP4 module gave malformed metadata");
     out.emplace_back(pairs.substr(at, key_end - at), pairs.substr(key_end + 1, value_end - key_end - 1));
     at = value_end + 1;
   }
