@@ -142,6 +142,17 @@ TEST_F(SettingsCli, WithoutASeedARandomOneIsDrawnAndPrinted) {
   EXPECT_NE(minus_one.output.find("(random, philox)"), std::string::npos) << minus_one.output;
 }
 
+TEST_F(SettingsCli, SeveralVideosSayWhichAndHowLongTheRestTakes) {
+  test::TempDir out;
+  auto r = run_command(fastwan_bin() + " -v generate -p 'a red fox' -p 'a curious raccoon' --model " +
+                       model("fastwan-qad") + " -W 16 -H 16 --frames 1 -o " + out.file("v.y4m"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\nvideo 1 of 2: a red fox\n"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output,
+                                std::regex("\nvideo 2 of 2 \\(about [0-9]+ s left\\): a curious raccoon\n")))
+      << r.output;
+}
+
 TEST_F(SettingsCli, DashOStreamsY4mIntoAPipe) {
   test::TempDir out;
   auto file = generate(model("fastwan-qad"), "-s 3 -o " + out.file("f.y4m"));
