@@ -209,6 +209,7 @@ nlohmann::json GeneratePlan::settings_json() const {
       {"fps", output.options.fps},
       {"decoder", decoder_name(decoder)},
       {"device", device.device == Device::cuda ? "cuda" : "cpu"}};
+  if (!family_ambiguity.empty()) j["family_warning"] = family_ambiguity;
   if (!model.base_dir.empty()) j["base"] = model.base_dir;
   if (sampler.kind == SamplerKind::dmd) j["timesteps"] = sampler.dmd_timesteps;
   if (decoder == DecoderKind::taehv) j["taehv"] = model.taehv;

@@ -78,6 +78,12 @@ TEST_F(SettingsCli, AHuggingFaceDownloadInAPlainFolderIsKnownByItsModelCard) {
             std::string::npos)
       << bare.output;
   EXPECT_EQ(count(bare.output, "warning: model"), 1u) << bare.output;
+  auto json = generate(fp8.string(), "--steps 1 -o " + work.file("b.y4m") + " --json " + work.file("b.json"));
+  ASSERT_EQ(json.status, 0) << json.output;
+  EXPECT_EQ(nlohmann::json::parse(test::read_file(work.file("b.json")))["settings"]["family_warning"]
+                .get<std::string>()
+                .rfind("model fp8: nothing tells its family", 0),
+            0u);
   auto settled = generate(fp8.string(), "--family fastwan-qad -o " + work.file("c.y4m"));
   ASSERT_EQ(settled.status, 0) << settled.output;
   EXPECT_EQ(settled.output.find("warning"), std::string::npos) << settled.output;
