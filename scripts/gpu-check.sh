@@ -62,7 +62,7 @@ fi
 if want e2e; then
   model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
   echo "== e2e: synth real-size folder at $model"
-  [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" >"$out/synth.log" 2>&1 || status=1
+  [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" --force >"$out/synth.log" 2>&1 || status=1
   # The same weights under a FastWan-QAD-FP8 name: generate picks that checkpoint's defaults (FP8 linears).
   fp8_model=$(dirname "$model")/FastWan-QAD-FP8-1.3B
   ln -sfn "$model" "$fp8_model"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs fastwan's build and test dependencies from Debian packages (Debian 12 "bookworm").
 # CUDA (nvcc 13) is not a Debian package: when /usr/local/cuda is there the CUDA backend is built too.
-#   scripts/install-deps.sh              install (apt-get update + install)
-#   scripts/install-deps.sh --if-missing install only if a package is missing (what scripts/test.sh does)
+#   scripts/install-deps.sh              install what is missing (apt-get update + install)
+#   scripts/install-deps.sh --if-missing the same, silent when nothing is missing (what scripts/test.sh does)
+# Run it as root (a container without sudo) or as a user: it calls sudo itself, and only when a package is
+# missing, so a machine that has everything never asks for a password.
 set -euo pipefail
 
 packages=(
@@ -16,20 +18,31 @@ packages=(
   ffmpeg                              # ffprobe: tests read written videos back with an independent reader
 )
 
-if [[ "${1:-}" == "--if-missing" ]]; then
-  missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && exit 0
-  echo "install-deps: installing missing packages: ${missing[*]}"
-fi
+quiet=false
+case "${1:-}" in
+  "") ;;
+  --if-missing) quiet=true ;;
+  *) echo "install-deps: unknown option '$1' (expected --if-missing or nothing)" >&2; exit 2 ;;
+esac
 
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
-  sudo="sudo"
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  $quiet || echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+echo "install-deps: installing ${missing[*]}"
+
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  if ! command -v sudo >/dev/null; then
+    echo "install-deps: installing packages needs root: run this script as root, or install sudo" >&2
+    exit 1
+  fi
+  as_root=(sudo)
+fi
+# sudo resets the environment; apt-get must not ask questions either way.
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

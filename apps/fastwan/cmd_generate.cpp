@@ -4,6 +4,8 @@
 #include <type_traits>
 
 #include "commands.h"
+#include "core/log.h"
+#include "generate_report.h"
 #include "pipeline/text_to_video.h"
 
 namespace fastwan::cli {
@@ -43,7 +45,11 @@ struct OptionalFlags {
              } else if (auto v = parse_number<T>(text)) {
                target = *v;
              } else if (error_->empty()) {
-               *error_ = flag + " " + text + ": expected " +
+               // A number too large for its type is said so, not "expected an integer".
+               const bool digits = !text.empty() &&
+                                   text.find_first_not_of("-0123456789") == std::string::npos &&
+                                   !(std::is_unsigned_v<T> && text[0] == '-');
+               *error_ = flag + " " + text + (digits ? ": too large for " : ": expected ") +
                          (std::is_floating_point_v<T> ? "a number"
                           : std::is_unsigned_v<T>     ? "a non-negative integer"
                                                       : "an integer");
@@ -71,7 +77,7 @@ Command add_generate(CLI::App& app) {
   sub->add_flag("--keep-text-encoder", f->keep_text_encoder,
                 "Keep the text encoder (and the DiT, the decoder) loaded between streamed prompts");
   sub->add_option("-n,--negative-prompt", f->negative_prompt, "Negative prompt (used with guidance only)");
-  sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache")->required();
+  sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache (required)");
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");
   sub->add_option("-o,--output", f->output, "out.mp4 (default), out.y4m, or a folder / frame_%05d.png");
   opt.add("-W,--width", f->width, "Width, a multiple of 16 (default 832)");
@@ -84,7 +90,20 @@ Command add_generate(CLI::App& app) {
   opt.add("--timesteps", f->timesteps, "dmd timesteps, comma-separated (default 1000,757,522)");
   opt.add("--cfg-scale", f->cfg_scale, "Guidance scale, 1 = off (default: 1 FastWan-QAD, 5 Wan2.1)");
   opt.add("--flow-shift", f->flow_shift, "Flow shift (default: 8 for dmd, else 3 or the scheduler's)");
-  opt.add("-s,--seed", f->seed, "Seed (default 1024)");
+  sub->add_option_function<std::string>(
+         "-s,--seed",
+         [f, error = opt.error](const std::string& text) {
+           if (text == "-1") {
+             f->seed.reset();
+           } else if (auto v = parse_number<uint64_t>(text)) {
+             f->seed = *v;
+           } else if (error->empty()) {
+             *error =
+                 "-s/--seed " + text + ": expected -1 (random) or an integer from 0 to 18446744073709551615";
+           }
+         },
+         "Seed, 0 to 2^64-1; -1 (default) draws a random one, printed with the settings")
+      ->type_name("INT");
   opt.add("--rng", f->rng, "philox (default) or torch (PyTorch's CPU generator, bit-exact)");
   opt.add("--decoder", f->decoder, "taehv or wan-vae (default: taehv for FastWan-QAD, else wan-vae)");
   sub->add_option("--taehv", f->taehv,
@@ -96,24 +115,47 @@ Command add_generate(CLI::App& app) {
           "DiT linears: bf16, fp8 (per-tensor) or fp8-row (default: fp8 for FastWan-QAD-FP8, else bf16)");
   opt.add("--attention", f->attention,
           "DiT self-attention: bf16 (default) or sage8 (SageAttention2's 8-bit scheme; CPU only so far)");
+  sub->add_option("--save-latents", f->save_latents,
+                  "Also write the sampler's latents (safetensors) for fastwan decode; numbered like -o");
+  auto from = std::make_shared<std::string>();
+  sub->add_option(
+      "--from", *from,
+      "Rerun a video fastwan made (MP4 or PNG): its prompt and settings, for every flag not given");
+  auto json = std::make_shared<std::string>();
+  sub->add_option(
+      "--json", *json,
+      "Write the settings, stage times, peak memory and outputs as JSON to FILE, or - for stdout");
   return {sub, [=] {
             if (!opt.error->empty()) return fail(*opt.error);
+            if (*json == "-" && f->output == "-")
+              return fail("--json -: stdout carries the video (-o -); give --json FILE");
+            if (!from->empty())
+              if (Status s = apply_rerun_settings(*from, *f); !s) return fail(s.error().message());
+            if (f->model.empty()) return fail("--model is required (see fastwan generate --help)");
             auto plan = plan_generation(*f);
             if (!plan) return fail(plan.error().message());
+            plan->software = version_line();
+            // What a person reads goes to stdout, unless stdout carries the video or the JSON.
+            std::FILE* text = f->output == "-" || *json == "-" ? stderr : stdout;
+            // Once per run in every output mode, so that a log shows what made the video.
+            if (!plan->family_ambiguity.empty()) log_warn(plan->family_ambiguity);
+            std::fprintf(stderr, "settings: %s\n", plan->describe().c_str());
             Progress progress(Progress::default_mode());
             progress.note("device: " + plan->device.note);
             const ModelFolder& m = plan->model;
-            progress.note("model: " + m.model_dir + (m.base_dir.empty() ? "" : " over base " + m.base_dir) +
-                          " (" + std::string(model_family_name(plan->family)) +
-                          " defaults: " + plan->family_reason + ")");
-            progress.note("settings: " + plan->describe());
+            progress.note("model: " + m.model_dir + (m.base_dir.empty() ? "" : " over base " + m.base_dir));
             progress.note("modes: " + plan->modes.describe() + " (" + plan->modes_reason + ")");
             const int fps = plan->output.options.fps;
-            auto print = [fps](const GenerateResult& r) {
-              std::printf("wrote %s (%lld frames, %lldx%lld, %d fps)\n", r.written.c_str(),
-                          static_cast<long long>(r.frames), static_cast<long long>(r.width),
-                          static_cast<long long>(r.height), fps);
-              std::fflush(stdout);
+            // With several videos each line also has that video's stage times (the stages since the last).
+            size_t reported = 0;
+            auto print = [&, fps, text](const GenerateResult& r) {
+              const std::string times =
+                  plan->numbered_outputs() ? "; " + progress.times_since(reported) : std::string();
+              reported = progress.stages().size();
+              std::fprintf(text, "wrote %s (%lld frames, %lldx%lld, %d fps%s)\n", r.written.c_str(),
+                           static_cast<long long>(r.frames), static_cast<long long>(r.width),
+                           static_cast<long long>(r.height), fps, times.c_str());
+              std::fflush(text);
             };
             // One video: the times, then the file. Several: each file as it is written, then the times.
             auto result = text_to_video(*plan, progress, plan->numbered_outputs() ? print : VideoWritten());
@@ -121,8 +163,13 @@ Command add_generate(CLI::App& app) {
               progress.abandon();
               return fail(result.error().message());
             }
-            std::printf("time: %s\n", progress.summary().c_str());
+            std::fprintf(text, "time: %s, peak host memory %.2f GB\n", progress.summary().c_str(),
+                         static_cast<double>(peak_host_memory_bytes()) / 1e9);
             if (!plan->numbered_outputs()) print(result->front());
+            if (!json->empty()) {
+              Status s = write_json_report(*json, generate_report(*plan, progress, *result));
+              if (!s) return fail(s.error().message());
+            }
             return 0;
           }};
 }

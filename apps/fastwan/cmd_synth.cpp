@@ -9,13 +9,22 @@ Command add_synth(CLI::App& app) {
   auto preset = std::make_shared<std::string>();
   auto options = std::make_shared<SynthOptions>();
   sub->add_option("--preset", *preset, "tiny or wan2.1-1.3b")->required();
-  sub->add_option("--out", options->out_dir, "Output folder")->required();
+  auto family = std::make_shared<std::string>("wan2.1");
+  sub->add_option(
+      "--family", *family,
+      "wan2.1 (default) or fastwan-qad: the checkpoint the model card names, so generate uses its "
+      "defaults");
+  sub->add_option("--out", options->out_dir, "Output folder (new or empty)")->required();
+  sub->add_flag("--force", options->force, "Write into a folder that is not empty");
   sub->add_option("--seed", options->seed, "Seed of the random weights");
   return {sub, [=] {
             auto p = parse_synth_preset(*preset);
             if (!p) return fail(p.error().message());
+            auto f = parse_model_family(*family);
+            if (!f) return fail(f.error().message());
             SynthOptions o = *options;
             o.preset = *p;
+            o.family = *f;
             Status s = synthesize_model(o);
             if (!s) return fail(s.error().message());
             log_info("synth: wrote " + o.out_dir);

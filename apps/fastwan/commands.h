@@ -5,6 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include <string>
+#include <vector>
+#include "fastwan/status.h"
+
+namespace fastwan {
+struct GenerateFlags;
+}
+
 namespace fastwan::cli {
 
 using Action = std::function<int()>;
@@ -22,7 +30,22 @@ Command add_encode(CLI::App& app);
 Command add_decode(CLI::App& app);
 Command add_generate(CLI::App& app);
 
+Command add_help(CLI::App& app);
+
 // Prints "error: <message>" to stderr and returns 1.
 int fail(const std::string& message);
+
+// parse_errors.cpp: CLI11's parse errors in fastwan's one-line form, with a hint.
+std::string closest_name(const std::string& word, const std::vector<std::string>& names);  // "" if none
+std::vector<std::string> command_names(const CLI::App& app);
+std::string unknown_command(const CLI::App& app, const std::string& word);
+std::string explain_parse_error(const CLI::App& app, const CLI::ParseError& e);
+
+// version.cpp: what --version prints (commit, CUDA build, MP4 module, threads), and its first line.
+std::string version_text();
+std::string version_line();
+
+// rerun.cpp: fills the flags the user left unset from the settings in FILE's metadata (--from FILE).
+Status apply_rerun_settings(const std::string& file, GenerateFlags& flags);
 
 }  // namespace fastwan::cli

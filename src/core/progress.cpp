@@ -91,14 +91,15 @@ void Progress::abandon() {
   if (mode_ == Mode::live) std::fputc('\n', out_);
 }
 
-std::string Progress::summary() const {
+std::string Progress::times_since(size_t first) const {
   std::string out;
-  for (const Stage& s : stages_) {
-    out += s.name + " " + fmt("%.2f", s.seconds) + " s";
+  for (size_t i = first; i < stages_.size(); ++i) {
+    const Stage& s = stages_[i];
+    out += (out.empty() ? "" : ", ") + s.name + " " + fmt("%.2f", s.seconds) + " s";
     const auto& t = s.unit_seconds;
     if (!t.empty() && t.size() <= kListedSteps) {
       out += " (steps";
-      for (size_t i = 0; i < t.size(); ++i) out += (i ? ", " : " ") + fmt("%.2f", t[i]);
+      for (size_t j = 0; j < t.size(); ++j) out += (j ? ", " : " ") + fmt("%.2f", t[j]);
       out += " s)";
     } else if (!t.empty()) {
       out += " (" + std::to_string(t.size()) + " steps, " +
@@ -106,8 +107,13 @@ std::string Progress::summary() const {
              fmt("%.2f", *std::min_element(t.begin(), t.end())) + ", max " +
              fmt("%.2f", *std::max_element(t.begin(), t.end())) + ")";
     }
-    out += ", ";
   }
+  return out;
+}
+
+std::string Progress::summary() const {
+  std::string out = times_since(0);
+  if (!out.empty()) out += ", ";
   // Loading reads weights from disk; without it is what a resident model costs per video.
   double loading = 0;
   bool any_load = false;
@@ -116,7 +122,7 @@ std::string Progress::summary() const {
       loading += s.seconds;
       any_load = true;
     }
-  const double total = clock_() - start_;
+  const double total = elapsed();
   out += "total " + fmt("%.2f", total) + " s";
   if (any_load) out += " (" + fmt("%.2f", total - loading) + " s without loading)";
   return out;

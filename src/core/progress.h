@@ -40,9 +40,12 @@ class Progress {
     std::vector<double> unit_seconds;  // per unit, for stages whose unit is "step"
   };
   const std::vector<Stage>& stages() const { return stages_; }
+  double elapsed() const { return clock_() - start_; }  // seconds since construction
   // "text 0.21 s, transformer 0.01 s, denoise 1.52 s (steps 0.50, 0.51, 0.51 s), decode+write 0.40 s,
   // total 2.20 s" (total: since construction); more than 8 steps are given as mean, min and max.
   std::string summary() const;
+  // The stages from index `first` on, as in summary() (no total): one video's times among several.
+  std::string times_since(size_t first) const;
 
  private:
   void show(const std::string& line, bool final_line);

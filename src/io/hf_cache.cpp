@@ -31,7 +31,7 @@ bool is_repo_part(std::string_view part) {
 }
 
 std::string download_hint(const std::string& repo_id) {
-  return "download it with `huggingface-cli download " + repo_id + "`, or give a local folder instead";
+  return "download it with `hf download " + repo_id + "`, or give a local folder instead";
 }
 
 }  // namespace

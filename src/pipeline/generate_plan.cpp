@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 
 #include "core/log.h"
@@ -93,6 +94,20 @@ Expected<SamplerConfig> sampler_config(const GenerateFlags& f, ModelFamily famil
   return c;
 }
 
+const char* rng_name(RngKind rng) {
+  return rng == RngKind::philox ? "philox" : "torch";
+}
+
+const char* decoder_name(DecoderKind decoder) {
+  return decoder == DecoderKind::taehv ? "taehv" : "wan-vae";
+}
+
+// std::random_device is the OS's entropy (getrandom), so two runs in the same second differ.
+uint64_t draw_seed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) | device();
+}
+
 // A prompt per line; blank lines (and a Windows line end's '\r') are skipped.
 std::optional<std::string> prompt_of_line(std::string line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -130,13 +145,21 @@ std::optional<std::string> next_streamed_prompt(std::istream& in) {
   return std::nullopt;
 }
 
+// out.mp4 -> out-2.mp4 when there are several videos.
+std::string GeneratePlan::numbered(const std::string& file, int n) const {
+  if (!numbered_outputs()) return file;
+  const std::filesystem::path path(file);
+  return (path.parent_path() / path.stem()).string() + "-" + std::to_string(n) + path.extension().string();
+}
+
 VideoOutput GeneratePlan::output_for(int n) const {
-  if (!numbered_outputs()) return output;
   VideoOutput o = output;
-  const std::filesystem::path path(o.options.path);
-  o.options.path =
-      (path.parent_path() / path.stem()).string() + "-" + std::to_string(n) + path.extension().string();
+  o.options.path = numbered(o.options.path, n);
   return o;
+}
+
+std::string GeneratePlan::latents_for(int n) const {
+  return numbered(save_latents, n);
 }
 
 Shape GeneratePlan::latent_shape() const {
@@ -145,7 +168,8 @@ Shape GeneratePlan::latent_shape() const {
 
 std::string GeneratePlan::describe() const {
   std::ostringstream os;
-  os << sampler_kind_name(sampler.kind) << ", ";
+  os << model_family_name(family) << " (" << model_variant_name(variant) << ": " << family_reason << "), "
+     << sampler_kind_name(sampler.kind) << ", ";
   if (sampler.kind == SamplerKind::dmd) {
     os << sampler.dmd_timesteps.size() << " steps (timesteps";
     for (size_t i = 0; i < sampler.dmd_timesteps.size(); ++i)
@@ -159,10 +183,44 @@ std::string GeneratePlan::describe() const {
     os << "guidance off";
   else
     os << "guidance " << sampler.cfg_scale;
-  os << ", seed " << seed << " (" << (rng == RngKind::philox ? "philox" : "torch") << "), " << width << "x"
-     << height << ", " << frames << " frames at " << output.options.fps << " fps, "
-     << (decoder == DecoderKind::taehv ? "taehv" : "wan-vae") << " decoder, " << modes.describe();
+  os << ", seed " << seed << " (" << (random_seed ? "random, " : "") << rng_name(rng) << "), " << width << "x"
+     << height << ", " << frames << " frames at " << output.options.fps << " fps, " << decoder_name(decoder)
+     << " decoder, " << modes.describe();
   return os.str();
+}
+
+nlohmann::json GeneratePlan::settings_json() const {
+  nlohmann::json j = {
+      {"model", model.model_dir},
+      {"family", model_family_name(family)},
+      {"variant", model_variant_name(variant)},
+      {"family_reason", family_reason},
+      {"negative_prompt", negative_prompt},
+      {"sampler", sampler_kind_name(sampler.kind)},
+      {"steps", sampler.kind == SamplerKind::dmd ? static_cast<int64_t>(sampler.dmd_timesteps.size())
+                                                 : static_cast<int64_t>(sampler.steps)},
+      {"cfg_scale", sampler.cfg_scale},
+      {"flow_shift", sampler.flow_shift},
+      {"seed", seed},
+      {"rng", rng_name(rng)},
+      {"width", width},
+      {"height", height},
+      {"frames", frames},
+      {"fps", output.options.fps},
+      {"decoder", decoder_name(decoder)},
+      {"device", device.device == Device::cuda ? "cuda" : "cpu"}};
+  if (!family_ambiguity.empty()) j["family_warning"] = family_ambiguity;
+  if (!model.base_dir.empty()) j["base"] = model.base_dir;
+  if (sampler.kind == SamplerKind::dmd) j["timesteps"] = sampler.dmd_timesteps;
+  if (decoder == DecoderKind::taehv) j["taehv"] = model.taehv;
+  return j;
+}
+
+VideoMetadata GeneratePlan::metadata_for(const std::string& prompt) const {
+  nlohmann::json settings = settings_json();
+  settings["prompt"] = prompt;
+  settings["software"] = software;
+  return {{"prompt", prompt}, {"negative_prompt", negative_prompt}, {"fastwan", settings.dump()}};
 }
 
 Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
@@ -189,11 +247,14 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   FW_RETURN_IF_ERROR(read_prompts(f, p));
   p.negative_prompt = f.negative_prompt;
   FW_ASSIGN_OR_RETURN(p.model, locate_model_folder(f.model, f.base));
-  const FamilyGuess guess = detect_model_family(p.model.name, p.model.pipeline_class);
-  p.family = family.value_or(guess.family);
-  p.family_reason = family ? "--family " + *f.family : guess.reason;
+  const FamilyGuess guess = detect_model_family(p.model.evidence);
+  const FamilyGuess chosen = family ? choose_model_family(guess, *family) : guess;
+  p.family = chosen.family;
+  p.variant = chosen.variant;
+  p.family_reason = chosen.reason;
+  p.family_ambiguity = chosen.ambiguity;
   const FamilyDefaults d = family_defaults(p.family);
-  const ModesGuess modes = default_model_options(p.family, p.model.name);
+  const ModesGuess modes = default_model_options(p.variant);
   p.modes = modes.options;
   p.modes_reason = modes.reason;
   if (linear) p.modes.linear = *linear;
@@ -219,16 +280,27 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   FW_ASSIGN_OR_RETURN(p.sampler,
                       sampler_config(f, p.family, sampler.value_or(d.sampler), p.model.flow_shift));
   p.noise_layout = p.sampler.kind == SamplerKind::dmd ? NoiseLayout::btchw : NoiseLayout::bcthw;
-  p.seed = f.seed.value_or(kDefaultSeed);
+  p.random_seed = !f.seed;
+  p.seed = f.seed ? *f.seed : draw_seed();
   p.rng = rng.value_or(RngKind::philox);
   if (!f.negative_prompt.empty() && p.sampler.cfg_scale == 1.0)
     log_warn("-n/--negative-prompt is not used: guidance is off (--cfg-scale 1)");
 
-  FW_ASSIGN_OR_RETURN(p.output, check_video_output({f.output, format, f.fps.value_or(d.fps),
-                                                    f.crf.value_or(VideoOutputOptions().crf)}));
+  FW_ASSIGN_OR_RETURN(
+      p.output, check_video_output(
+                    {f.output, format, f.fps.value_or(d.fps), f.crf.value_or(VideoOutputOptions().crf), {}}));
   if (p.numbered_outputs() && p.output.format == VideoFormat::png)
     return Error("-o " + f.output + ": PNG frames take one prompt; for several give a file such as out.mp4 " +
                  "(written as out-1.mp4, out-2.mp4, ...)");
+  if (p.numbered_outputs() && f.output == "-")
+    return Error("-o -: stdout takes one video; for several prompts give a file such as out.y4m");
+  if (!f.save_latents.empty()) {
+    std::error_code ec;
+    const std::filesystem::path folder = std::filesystem::path(f.save_latents).parent_path();
+    if (!folder.empty() && !std::filesystem::is_directory(folder, ec))
+      return Error("--save-latents " + f.save_latents + ": folder " + folder.string() + " does not exist");
+    p.save_latents = f.save_latents;
+  }
   FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
   return p;
 }

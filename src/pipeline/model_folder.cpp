@@ -1,6 +1,8 @@
 #include "pipeline/model_folder.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "io/hf_cache.h"
 #include "io/json_config.h"
@@ -63,18 +65,34 @@ std::string model_name(const std::string& value, const std::string& dir) {
   return p.filename().string();
 }
 
-Status read_model_index(const fs::path& dir, ModelFolder& f) {
+Status read_model_index(const fs::path& dir, ModelEvidence& e) {
   std::error_code ec;
   const fs::path index = dir / "model_index.json";
   if (!fs::exists(index, ec)) return Status::Ok();
   FW_ASSIGN_OR_RETURN(auto j, read_json_file(index.string()));
   ConfigReader r(j, index.string());
-  f.pipeline_class = r.string("_class_name", std::string());
+  e.pipeline_class = r.string("_class_name", std::string());
   FW_RETURN_IF_ERROR(r.status());
-  if (!f.pipeline_class.empty() && !f.pipeline_class.starts_with("Wan"))
-    return Error(index.string() + ": _class_name is " + f.pipeline_class +
+  if (!e.pipeline_class.empty() && !e.pipeline_class.starts_with("Wan"))
+    return Error(index.string() + ": _class_name is " + e.pipeline_class +
                  ", not a Wan pipeline (fastwan generate runs Wan2.1 text-to-video, WanPipeline)");
   return Status::Ok();
+}
+
+// The model card and the transformer config's origin, when there: hints only, so a file that cannot be read
+// is no hint (a broken config is reported when the components are checked).
+void read_hints(const fs::path& dir, ModelEvidence& e) {
+  constexpr size_t kCardBytes = 64 * 1024;  // a model card's names are near its top
+  std::ifstream card(dir / "README.md", std::ios::binary);
+  e.model_card.resize(kCardBytes);
+  card.read(e.model_card.data(), static_cast<std::streamsize>(kCardBytes));
+  e.model_card.resize(static_cast<size_t>(std::max<std::streamsize>(card.gcount(), 0)));
+  std::error_code ec;
+  const fs::path config = dir / "transformer" / "config.json";
+  if (!fs::is_regular_file(config, ec)) return;
+  if (auto j = read_json_file(config.string());
+      j && j->is_object() && j->contains("_name_or_path") && (*j)["_name_or_path"].is_string())
+    e.transformer_origin = (*j)["_name_or_path"].get<std::string>();
 }
 
 Status read_scheduler(const Search& s, ModelFolder& f) {
@@ -130,8 +148,11 @@ Expected<ModelFolder> locate_model_folder(const std::string& model, const std::s
   if (!base.empty()) {
     FW_ASSIGN_OR_RETURN(f.base_dir, resolve_model_location(base, "--base"));
   }
-  f.name = model_name(model, f.model_dir);
-  FW_RETURN_IF_ERROR(read_model_index(f.model_dir, f));
+  f.evidence.name = model_name(model, f.model_dir);
+  FW_RETURN_IF_ERROR(read_model_index(f.model_dir, f.evidence));
+  read_hints(f.model_dir, f.evidence);
+  std::error_code ec;
+  f.evidence.overlay = !f.base_dir.empty() && !fs::is_directory(fs::path(f.model_dir) / "text_encoder", ec);
   return f;
 }
 

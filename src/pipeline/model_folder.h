@@ -12,14 +12,14 @@
 
 #include "models/umt5/config.h"
 #include "models/wan_dit/config.h"
+#include "pipeline/model_defaults.h"
 
 namespace fastwan {
 
 struct ModelFolder {
   std::string model_dir;             // --model, resolved
   std::string base_dir;              // --base, resolved ("" when not given)
-  std::string name;                  // ORG/NAME (an id or a hub-cache snapshot), else the folder's name
-  std::string pipeline_class;        // model_index.json "_class_name" of the model folder ("" if none)
+  ModelEvidence evidence;            // what the model folder says about which model it is
   std::optional<double> flow_shift;  // scheduler/scheduler_config.json "flow_shift", when present
 
   std::string transformer;         // folder with the DiT weights (always the model folder's)
@@ -34,7 +34,8 @@ struct ModelFolder {
 };
 
 // Finds the model folder (--model) and the base folder (--base, may be empty): a folder, or ORG/NAME in the
-// Hugging Face cache; reads the model folder's model_index.json. Enough to tell the model's family.
+// Hugging Face cache; reads the model folder's model card, model_index.json and transformer config origin.
+// Enough to tell the model's family.
 Expected<ModelFolder> locate_model_folder(const std::string& model, const std::string& base);
 
 struct ComponentRequest {

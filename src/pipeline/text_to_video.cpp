@@ -1,5 +1,9 @@
 #include "pipeline/text_to_video.h"
 
+#include <map>
+
+#include "io/safetensors.h"
+
 namespace fastwan {
 namespace {
 
@@ -124,7 +128,21 @@ Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend
       DecodeResult r,
       write_decoded_video(*decoder, latents, output, [&](int64_t done, int64_t) { progress.advance(done); }));
   progress.end();
-  return GenerateResult{r.written, r.frames, r.width, r.height};
+  return GenerateResult{r.written, r.frames, r.width, r.height, {}, {}};
+}
+
+// "video 2 of 5 (about 40 s left): " for listed prompts, the rest at the pace of the videos so far (the
+// first one's loading included, so the estimate errs long); a stream's length is not known.
+std::string video_label(const GeneratePlan& plan, int n, double seconds_so_far) {
+  std::string label = "video " + std::to_string(n);
+  if (plan.prompt_stream) return label + ": ";
+  const int total = static_cast<int>(plan.prompts.size());
+  label += " of " + std::to_string(total);
+  if (n > 1) {
+    const double left = seconds_so_far / (n - 1) * (total - n + 1);
+    label += " (about " + std::to_string(static_cast<int64_t>(left + 0.5)) + " s left)";
+  }
+  return label + ": ";
 }
 
 }  // namespace
@@ -135,21 +153,31 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
   PromptQueue queue(plan);
   Models models;
   std::vector<GenerateResult> results;
+  const double start = progress.elapsed();
   for (std::vector<std::string> texts = queue.next(); !texts.empty(); texts = queue.next()) {
     FW_ASSIGN_OR_RETURN(std::vector<Prompts> prompts, encode_prompts(plan, backend, models, texts, progress));
     if (queue.finished() || !plan.keep_text_encoder) models.text.reset();  // before the DiT needs the memory
     for (size_t i = 0; i < prompts.size(); ++i) {
       const int n = static_cast<int>(results.size()) + 1;
-      if (plan.numbered_outputs()) progress.note("video " + std::to_string(n) + ": " + texts[i]);
+      if (plan.numbered_outputs()) progress.note(video_label(plan, n, progress.elapsed() - start) + texts[i]);
       // With several videos an error names the one that failed (those before it are written).
       auto tagged = [&](const Error& e) {
         return plan.numbered_outputs() ? e.with_context("video " + std::to_string(n)) : e;
       };
       auto latents = denoise(plan, backend, models, prompts[i], progress);
       if (!latents) return tagged(latents.error());
+      if (!plan.save_latents.empty()) {
+        const std::string file = plan.latents_for(n);
+        if (Status s = write_safetensors(file, std::map<std::string, Tensor>{{"latents", *latents}}); !s)
+          return tagged(s.error().with_context("--save-latents " + file));
+      }
       if (queue.finished() && i + 1 == prompts.size()) models.dit.reset();  // before the decoder is loaded
-      auto result = decode(plan, backend, models, *latents, plan.output_for(n), progress);
+      VideoOutput output = plan.output_for(n);
+      output.options.metadata = plan.metadata_for(texts[i]);
+      auto result = decode(plan, backend, models, *latents, output, progress);
       if (!result) return tagged(result.error());
+      result->prompt = texts[i];
+      if (!plan.save_latents.empty()) result->latents = plan.latents_for(n);
       if (written) written(*result);
       results.push_back(std::move(*result));
     }

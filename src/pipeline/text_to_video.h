@@ -23,6 +23,8 @@ namespace fastwan {
 struct GenerateResult {
   std::string written;  // the file, or the range of PNG frames
   int64_t frames = 0, width = 0, height = 0;
+  std::string prompt;
+  std::string latents;  // the --save-latents file ("" when not saved)
 };
 
 // Called as each video is written.

@@ -79,6 +79,31 @@ Status write_pipeline_files(const fs::path& dir) {
   return write_json(dir / "model_index.json", index);
 }
 
+// A model card like the ones Hugging Face downloads include: it names the checkpoint this folder stands in
+// for, which is the strongest evidence of the family (pipeline/model_defaults.h).
+std::string model_card(ModelFamily family) {
+  if (family == ModelFamily::fastwan_qad)
+    return "---\nbase_model: Wan-AI/Wan2.1-T2V-1.3B-Diffusers\n---\n"
+           "# FastWan-QAD-FP8-1.3B (synthetic)\n\n"
+           "Written by `fastwan synth`: random weights in the layout of FastVideo/FastWan-QAD-FP8-1.3B with "
+           "the\n"
+           "base model's components beside its transformer. `fastwan generate` runs it with the FastWan-QAD\n"
+           "defaults: DMD at timesteps 1000, 757, 522, no guidance, TAEHV decoder.\n";
+  return "# Wan2.1-T2V-1.3B (synthetic)\n\n"
+         "Written by `fastwan synth`: random weights in the layout of Wan-AI/Wan2.1-T2V-1.3B-Diffusers.\n"
+         "`fastwan generate` runs it with the Wan2.1 defaults: UniPC, 50 steps, guidance 5, Wan VAE.\n";
+}
+
+Status check_out_dir(const SynthOptions& o) {
+  if (o.out_dir.empty()) return Error("--out: an output folder is required");
+  std::error_code ec;
+  if (!fs::exists(o.out_dir, ec)) return Status::Ok();
+  if (!fs::is_directory(o.out_dir, ec)) return Error("--out " + o.out_dir + ": exists and is not a folder");
+  if (!o.force && !fs::is_empty(o.out_dir, ec))
+    return Error("--out " + o.out_dir + ": the folder is not empty (pass --force to write into it)");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Expected<SynthPreset> parse_synth_preset(const std::string& name) {
@@ -142,8 +167,9 @@ Status synthesize_text_encoder(const std::string& dir, SynthPreset preset, uint6
 }
 
 Status synthesize_model(const SynthOptions& o) {
-  if (o.out_dir.empty()) return Error("--out: an output folder is required");
+  FW_RETURN_IF_ERROR(check_out_dir(o));
   FW_RETURN_IF_ERROR(make_dir(o.out_dir));
+  FW_RETURN_IF_ERROR(write_file(fs::path(o.out_dir) / "README.md", model_card(o.family)));
   FW_RETURN_IF_ERROR(synthesize_transformer(o.out_dir, o.preset, o.seed));
   FW_RETURN_IF_ERROR(synthesize_text_encoder(o.out_dir, o.preset, o.seed));
   FW_RETURN_IF_ERROR(synthesize_vae(o.out_dir, o.preset, o.seed));

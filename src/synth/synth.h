@@ -5,6 +5,7 @@
 #include <string>
 
 #include "fastwan/status.h"
+#include "pipeline/model_defaults.h"
 
 namespace fastwan {
 
@@ -14,13 +15,18 @@ Expected<SynthPreset> parse_synth_preset(const std::string& name);
 
 struct SynthOptions {
   SynthPreset preset = SynthPreset::tiny;
+  // The model card (README.md) names this family's checkpoint, so that generate picks its defaults:
+  // Wan2.1-T2V-1.3B, or FastWan-QAD-FP8-1.3B (DMD 3 steps, TAEHV).
+  ModelFamily family = ModelFamily::wan21;
   std::string out_dir;
+  bool force = false;  // write into a folder that is not empty
   uint64_t seed = 0;
 };
 
-// Writes the folder: transformer/, text_encoder/, tokenizer/, vae/, taew2_1.safetensors, scheduler/ and
-// model_index.json (WanPipeline, as for Wan-AI/Wan2.1-T2V-1.3B-Diffusers). Every file is written atomically,
-// and what exists is left as it was on error.
+// Writes the folder: README.md, transformer/, text_encoder/, tokenizer/, vae/, taew2_1.safetensors,
+// scheduler/ and model_index.json (WanPipeline, as for Wan-AI/Wan2.1-T2V-1.3B-Diffusers and, per FastVideo's
+// examples, the FastWan-QAD repositories). A folder that is not empty is refused unless `force`. Every file
+// is written atomically, and what exists is left as it was on error.
 Status synthesize_model(const SynthOptions& options);
 
 // Components, usable on their own (a test can write just a transformer).

@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fastwan/status.h"
 
@@ -25,6 +27,8 @@ struct VideoOutputOptions {
   std::optional<VideoFormat> format;  // --format; else taken from the path's extension
   int fps = 16;                       // Wan2.1 / FastWan's native frame rate
   int crf = 18;                       // MP4 quality: x264 constant rate factor, 0 (lossless) .. 51
+  // How the video was made (video/metadata.h): MP4 tags, PNG text chunks; Y4M has no place for it.
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 // Where and how frames will be written, checked before any decoding work.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "video/metadata.h"
 #include "video/mp4/mp4_module_api.h"
 #include "video/partial_file.h"
 #include "video/sinks.h"
@@ -99,12 +100,37 @@ Expected<std::unique_ptr<FrameSink>> open_mp4_sink(const VideoOutput& output, in
     return Error(output.options.path + ": MP4 (H.264 yuv420p) needs an even frame size, got " +
                  std::to_string(width) + "x" + std::to_string(height) + kFallback);
   FW_ASSIGN_OR_RETURN(PartialFile file, PartialFile::create(output.options.path));
+  std::vector<const char*> tags;
+  for (const auto& [key, value] : output.options.metadata) {
+    tags.push_back(key.c_str());
+    tags.push_back(value.c_str());
+  }
+  tags.push_back(nullptr);
   const FastwanMp4Options options{static_cast<int>(width), static_cast<int>(height), output.options.fps,
-                                  output.options.crf};
+                                  output.options.crf, tags.data()};
   char err[512] = {};
   void* handle = api->open(file.temp_path().c_str(), &options, err, sizeof err);
   if (!handle) return Error(output.options.path + ": " + err);
   return std::unique_ptr<FrameSink>(new Mp4Sink(api, handle, std::move(file)));
+}
+
+Expected<VideoMetadata> read_mp4_metadata(const std::string& path) {
+  auto api = module_api();
+  if (!api) return api.error().with_context(path);
+  std::string pairs(1 << 20, '\0');  // prompts and settings are a few kilobytes
+  char err[512] = {};
+  const long size = (*api)->read_metadata(path.c_str(), pairs.data(), pairs.size(), err, sizeof err);
+  if (size < 0) return Error(path + ": " + err);
+  pairs.resize(static_cast<size_t>(size));
+  VideoMetadata out;
+  for (size_t at = 0; at < pairs.size();) {
+    const size_t key_end = pairs.find('\0', at);
+    const size_t value_end = key_end == std::string::npos ? key_end : pairs.find('\0', key_end + 1);
+    if (value_end == std::string::npos) return Error(path + ": the MP4 module gave malformed metadata");
+    out.emplace_back(pairs.substr(at, key_end - at), pairs.substr(key_end + 1, value_end - key_end - 1));
+    at = value_end + 1;
+  }
+  return out;
 }
 
 }  // namespace fastwan

@@ -95,6 +95,12 @@ Expected<VideoOutput> check_video_output(const VideoOutputOptions& o) {
     return Error("--crf: expected 0 (lossless) to 51, got " + std::to_string(o.crf));
   VideoOutput out;
   out.options = o;
+  if (o.path == "-") {  // a pipe into ffmpeg or mpv: Y4M is the one format that streams without seeking
+    if (o.format && *o.format != VideoFormat::y4m)
+      return Error("-o -: stdout takes Y4M only, not --format " + video_format_name(*o.format));
+    out.format = VideoFormat::y4m;
+    return out;
+  }
   const fs::path p(o.path);
   std::error_code ec;
   const bool is_folder = fs::is_directory(p, ec) || o.path.back() == '/';

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,53 @@
 
 namespace fastwan {
 namespace fs = std::filesystem;
+namespace {
+
+// The interrupt list: slots a signal handler reads without locks or allocation (unlink is
+// async-signal-safe).
+constexpr int kSlots = 256;
+std::atomic<char*> g_paths[kSlots];
+
+extern "C" void remove_and_reraise(int sig) {
+  for (auto& slot : g_paths)
+    if (char* path = slot.load()) ::unlink(path);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void install_handlers() {
+  static const bool installed = [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      struct sigaction old = {};
+      ::sigaction(sig, nullptr, &old);
+      if (old.sa_handler == SIG_IGN) continue;  // nohup, or a background job of a shell: stay immune
+      struct sigaction action = {};
+      action.sa_handler = remove_and_reraise;
+      sigemptyset(&action.sa_mask);
+      ::sigaction(sig, &action, nullptr);
+    }
+    return true;
+  }();
+  (void)installed;
+}
+
+}  // namespace
+
+int remove_on_interrupt(const std::string& path) {
+  install_handlers();
+  char* copy = ::strdup(path.c_str());
+  for (int i = 0; i < kSlots; ++i) {
+    char* expected = nullptr;
+    if (g_paths[i].compare_exchange_strong(expected, copy)) return i;
+  }
+  std::free(copy);
+  return -1;
+}
+
+void forget_on_interrupt(int slot) {
+  if (slot < 0) return;
+  std::free(g_paths[slot].exchange(nullptr));
+}
 
 Expected<PartialFile> PartialFile::create(const std::string& destination) {
   const fs::path dest(destination);
@@ -32,12 +81,17 @@ Expected<PartialFile> PartialFile::create(const std::string& destination) {
 }
 
 PartialFile::PartialFile(PartialFile&& other) noexcept
-    : temp_(std::move(other.temp_)), destination_(std::move(other.destination_)), done_(other.done_) {
+    : temp_(std::move(other.temp_)),
+      destination_(std::move(other.destination_)),
+      slot_(other.slot_),
+      done_(other.done_) {
   other.done_ = true;
+  other.slot_ = -1;
 }
 
 PartialFile::~PartialFile() {
   if (!done_) std::remove(temp_.c_str());
+  forget_on_interrupt(slot_);
 }
 
 Status PartialFile::commit() {
@@ -45,6 +99,8 @@ Status PartialFile::commit() {
   fs::rename(temp_, destination_, ec);
   if (ec) return Error(destination_ + ": cannot move the finished file into place: " + ec.message());
   done_ = true;
+  forget_on_interrupt(slot_);
+  slot_ = -1;
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 // A file written under a temporary name in its destination's folder and renamed into place on commit, so that
-// readers never see a half-written file and a failure leaves nothing behind.
+// readers never see a half-written file and a failure leaves nothing behind, also when the process is
+// interrupted (SIGINT, SIGTERM, SIGHUP: the temporary files are removed before it ends).
 #pragma once
 
 #include <string>
@@ -7,6 +8,12 @@
 #include "fastwan/status.h"
 
 namespace fastwan {
+
+// Files removed if the process is interrupted before they are dropped from the list again (written PNG frames
+// of an unfinished video). Installs the signal handlers on first use. Returns a slot for forget_on_interrupt,
+// or -1 when the list is full (the file then stays behind after an interrupt, as before).
+int remove_on_interrupt(const std::string& path);
+void forget_on_interrupt(int slot);
 
 class PartialFile {
  public:
@@ -26,9 +33,10 @@ class PartialFile {
 
  private:
   PartialFile(std::string temp, std::string destination)
-      : temp_(std::move(temp)), destination_(std::move(destination)) {}
+      : temp_(std::move(temp)), destination_(std::move(destination)), slot_(remove_on_interrupt(temp_)) {}
   std::string temp_;
   std::string destination_;
+  int slot_ = -1;  // remove_on_interrupt's
   bool done_ = false;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "video/frame_sink.h"
+#include "video/metadata.h"
 
 namespace fastwan {
 
@@ -11,5 +12,7 @@ Expected<std::unique_ptr<FrameSink>> open_mp4_sink(const VideoOutput& output, in
 
 // Loads the MP4 module (libfastwan_mp4.so) once; the error says what is missing and suggests png or y4m.
 Status mp4_available();
+// The metadata tags of an MP4 file, read through the MP4 module.
+Expected<VideoMetadata> read_mp4_metadata(const std::string& path);
 
 }  // namespace fastwan

@@ -17,11 +17,14 @@ namespace fs = std::filesystem;
 using test::fastwan_bin;
 using test::run_command;
 
+// A failure is one line; one found after planning follows the run's settings line.
 void expect_one_line_error(const test::CommandResult& r, const std::string& expected) {
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_EQ(r.output.rfind("error: ", 0), 0u) << r.output;
-  EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << "one line expected: " << r.output;
-  EXPECT_NE(r.output.find(expected), std::string::npos) << "expected '" << expected << "' in " << r.output;
+  std::string error = r.output;
+  if (error.starts_with("settings: ")) error.erase(0, error.find('\n') + 1);
+  EXPECT_EQ(error.rfind("error: ", 0), 0u) << r.output;
+  EXPECT_EQ(error.find('\n'), error.size() - 1) << "one line expected: " << r.output;
+  EXPECT_NE(error.find(expected), std::string::npos) << "expected '" << expected << "' in " << r.output;
 }
 
 size_t entries(const fs::path& dir) {
@@ -40,7 +43,7 @@ class GenerateCli : public testing::Test {
   // A 9-frame 64x48 generation of `model_dir` (the tiny model unless given).
   static std::string generate(const std::string& args, const std::string& model_dir = model()) {
     return fastwan_bin() + " generate -p 'a curious raccoon' --model " + model_dir +
-           " -W 64 -H 48 --frames 9 " + args;
+           " -W 64 -H 48 --frames 9 -s 1024 " + args;
   }
   static test::TempDir* dir_;
 };
@@ -55,12 +58,13 @@ TEST_F(GenerateCli, EverySamplerAndDecoderWritesAPlayableMp4) {
       const std::string file = out.file(sampler + "_" + decoder + ".mp4");
       auto r = run_command(generate("--sampler " + sampler + " --decoder " + decoder + " -o " + file));
       ASSERT_EQ(r.status, 0) << r.output;
-      // In a pipe: no progress, just the times and the result.
+      // In a pipe: no progress, just the settings, the times and the result.
       EXPECT_TRUE(std::regex_search(
-          r.output, std::regex("^time: text encoder load [0-9.]+ s, text [0-9.]+ s, transformer load "
-                               "[0-9.]+ s, denoise [0-9.]+ s \\(.*\\), decoder load [0-9.]+ s, "
-                               "decode\\+write [0-9.]+ s, total [0-9.]+ s \\([0-9.]+ s without "
-                               "loading\\)\nwrote [^\n]+\n$")))
+          r.output,
+          std::regex("^settings: [^\n]+\ntime: text encoder load [0-9.]+ s, text [0-9.]+ s, "
+                     "transformer load [0-9.]+ s, denoise [0-9.]+ s \\(.*\\), decoder load [0-9.]+ s, "
+                     "decode\\+write [0-9.]+ s, total [0-9.]+ s \\([0-9.]+ s without "
+                     "loading\\), peak host memory [0-9.]+ GB\nwrote [^\n]+\n$")))
           << r.output;
       EXPECT_EQ(r.last_line(), "wrote " + file + " (9 frames, 64x48, 16 fps)");
       ASSERT_OK_AND_ASSIGN(auto probe, test::probe_video(file));
@@ -169,16 +173,13 @@ TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
   test::TempDir out;
   // -v in a pipe: one line per step.
   auto base = run_command(fastwan_bin() + " -v generate -p x --model " + model() +
-                          " -W 16 -H 16 --frames 1 --steps 2 -o " + out.file("base.y4m"));
+                          " -W 16 -H 16 --frames 1 --steps 2 -s 1024 -o " + out.file("base.y4m"));
   ASSERT_EQ(base.status, 0) << base.output;
   EXPECT_NE(base.output.find("device: cpu ("), std::string::npos) << base.output;
-  EXPECT_NE(base.output.find("(wan2.1 defaults: the name m does not contain FastWan-QAD and model_index.json "
-                             "names WanPipeline)"),
-            std::string::npos)
-      << base.output;
   EXPECT_NE(
-      base.output.find("settings: unipc, 2 steps, flow shift 3, guidance 5, seed 1024 (philox), 16x16, 1 "
-                       "frames at 16 fps, wan-vae decoder"),
+      base.output.find("settings: wan2.1 (Wan2.1-T2V-1.3B: the model card README.md mentions "
+                       "Wan2.1-T2V-1.3B), unipc, 2 steps, flow shift 3, guidance 5, seed 1024 (philox), "
+                       "16x16, 1 frames at 16 fps, wan-vae decoder"),
       std::string::npos)
       << base.output;
   EXPECT_NE(base.output.find("denoise: step 2/2"), std::string::npos) << base.output;
@@ -188,14 +189,23 @@ TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
   auto q = run_command(fastwan_bin() + " -v generate -p x --model " + qad.string() +
                        " -W 16 -H 16 --frames 1 -o " + out.file("qad.y4m"));
   ASSERT_EQ(q.status, 0) << q.output;
-  EXPECT_NE(q.output.find("(fastwan-qad defaults: the name FastWan-QAD-tiny contains FastWan-QAD)"),
-            std::string::npos)
-      << q.output;
+  // The folder's name says FastWan-QAD, its model card Wan2.1: the card wins, and the run says so.
   EXPECT_NE(
-      q.output.find("settings: dmd, 3 steps (timesteps 1000, 757, 522), flow shift 8, guidance off, seed "
-                    "1024 (philox), 16x16, 1 frames at 16 fps, taehv decoder"),
+      q.output.find("warning: model FastWan-QAD-tiny: the model card README.md mentions Wan2.1-T2V-1.3B, "
+                    "but the name FastWan-QAD-tiny mentions FastWan-QAD: using Wan2.1-T2V-1.3B defaults; "
+                    "pass --family fastwan-qad or --family wan2.1"),
       std::string::npos)
       << q.output;
+  fs::remove(qad / "README.md");
+  auto named = run_command(fastwan_bin() + " generate -p x --model " + qad.string() +
+                           " -W 16 -H 16 --frames 1 -s 1024 -o " + out.file("qad.y4m"));
+  test::write_file((qad / "README.md").string(), "# Wan2.1-T2V-1.3B (synthetic)\n");
+  ASSERT_EQ(named.status, 0) << named.output;
+  EXPECT_NE(named.output.find("settings: fastwan-qad (FastWan-QAD: the name FastWan-QAD-tiny mentions "
+                              "FastWan-QAD), dmd, 3 steps (timesteps 1000, 757, 522), flow shift 8, guidance "
+                              "off, seed 1024 (philox), 16x16, 1 frames at 16 fps, taehv decoder"),
+            std::string::npos)
+      << named.output;
   // --family overrides the name; any default can be overridden by its flag.
   auto f =
       run_command(fastwan_bin() + " -v generate -p x --model " + model() +
@@ -203,10 +213,12 @@ TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
                   "--flow-shift 5 -o " +
                   out.file("f.y4m"));
   ASSERT_EQ(f.status, 0) << f.output;
-  EXPECT_NE(f.output.find("(fastwan-qad defaults: --family fastwan-qad)"), std::string::npos) << f.output;
-  EXPECT_NE(f.output.find("settings: dmd, 2 steps (timesteps 999, 500), flow shift 5, guidance 2,"),
-            std::string::npos)
+  EXPECT_NE(
+      f.output.find("settings: fastwan-qad (FastWan-QAD: --family fastwan-qad), dmd, 2 steps (timesteps "
+                    "999, 500), flow shift 5, guidance 2,"),
+      std::string::npos)
       << f.output;
+  EXPECT_EQ(f.output.find("warning: model"), std::string::npos) << f.output;
   auto unused = run_command(generate("--sampler dmd --cfg-scale 1 -n blurry -o " + out.file("n.y4m")));
   ASSERT_EQ(unused.status, 0) << unused.output;
   EXPECT_NE(unused.output.find("warning: -n/--negative-prompt is not used: guidance is off"),
@@ -242,32 +254,36 @@ TEST_F(GenerateCli, AHuggingFaceIdIsFoundInTheCache) {
                        " generate -p x --model Org/FastWan-QAD-tiny -W 16 -H 16 --frames 1 -o " +
                        hub.file("out.y4m") + " -v");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("model: " + (repo / "snapshots" / "0123abcd").string() +
-                          " (fastwan-qad defaults: the name Org/FastWan-QAD-tiny contains FastWan-QAD)"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("model: " + (repo / "snapshots" / "0123abcd").string() + "\n"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("the name Org/FastWan-QAD-tiny mentions FastWan-QAD"), std::string::npos)
       << r.output;
   expect_one_line_error(
       run_command(env + fastwan_bin() + " generate -p x --model Org/Other -o " + hub.file("o.y4m")),
       "--model: Org/Other: not in the Hugging Face cache (no folder " +
-          (hub.path() / "models--Org--Other").string() +
-          "); download it with `huggingface-cli download Org/Other`");
+          (hub.path() / "models--Org--Other").string() + "); download it with `hf download Org/Other`");
 }
 
-// Several prompts: -p repeated, a prompts file, or lines on stdin; a numbered file each, the same seed for
-// all.
+// Several prompts: -p repeated, a prompts file, or lines on stdin; a numbered file each with its own times,
+// the same seed for all.
 TEST_F(GenerateCli, SeveralPromptsWriteANumberedVideoEach) {
   test::TempDir out;
-  const std::string dmd = " --model " + model() + " -W 64 -H 48 --frames 9 --sampler dmd --decoder taehv -o ";
+  const std::string dmd =
+      " --model " + model() + " -W 64 -H 48 --frames 9 -s 1024 --sampler dmd --decoder taehv -o ";
   auto listed = run_command(fastwan_bin() + " generate -p 'a curious raccoon' -p 'a red fox'" + dmd +
                             out.file("list.y4m"));
   ASSERT_EQ(listed.status, 0) << listed.output;
-  EXPECT_TRUE(
-      std::regex_search(listed.output, std::regex("^wrote " + out.file("list-1.y4m") +
-                                                  " \\(9 frames, 64x48, 16 fps\\)\n"
-                                                  "wrote " +
-                                                  out.file("list-2.y4m") +
-                                                  " \\(9 frames, 64x48, 16 fps\\)\n"
-                                                  "time: text encoder load [0-9.]+ s, text [0-9.]+ s, ")))
+  EXPECT_TRUE(std::regex_search(listed.output,
+                                std::regex("^settings: [^\n]+\nwrote " + out.file("list-1.y4m") +
+                                           " \\(9 frames, 64x48, 16 fps; text encoder load [0-9.]+ s, "
+                                           "text [0-9.]+ s, transformer load [0-9.]+ s, denoise [0-9.]+ s "
+                                           "\\(steps [0-9., ]+ s\\), decoder load [0-9.]+ s, "
+                                           "decode\\+write [0-9.]+ s\\)\n"
+                                           "wrote " +
+                                           out.file("list-2.y4m") +
+                                           " \\(9 frames, 64x48, 16 fps; denoise [0-9.]+ s \\(steps "
+                                           "[0-9., ]+ s\\), decode\\+write [0-9.]+ s\\)\n"
+                                           "time: text encoder load [0-9.]+ s, text [0-9.]+ s, ")))
       << listed.output;
   // The first video is the single-prompt run's; the second prompt gives other frames.
   auto single = run_command(generate("--sampler dmd --decoder taehv -o " + out.file("single.y4m")));
@@ -286,10 +302,11 @@ TEST_F(GenerateCli, SeveralPromptsWriteANumberedVideoEach) {
     auto piped = run_command("printf 'a curious raccoon\\na red fox\\n' | " + fastwan_bin() +
                              " generate --prompts-file -" + keep + dmd + out.file("piped.y4m"));
     ASSERT_EQ(piped.status, 0) << piped.output;
-    // Without --keep-text-encoder the text encoder is loaded for each line.
+    // Without --keep-text-encoder the text encoder is loaded for each line (counted in the run's times).
+    const std::string times = piped.output.substr(piped.output.find("\ntime: "));
     size_t loads = 0;
-    for (size_t at = piped.output.find("text encoder load"); at != std::string::npos;
-         at = piped.output.find("text encoder load", at + 1))
+    for (size_t at = times.find("text encoder load"); at != std::string::npos;
+         at = times.find("text encoder load", at + 1))
       ++loads;
     EXPECT_EQ(loads, keep.empty() ? 2u : 1u) << piped.output;
     EXPECT_TRUE(test::read_file(out.file("piped-2.y4m")) == test::read_file(out.file("list-2.y4m")));
@@ -319,7 +336,8 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
       {"--flow-shift 0" + y4m, "--flow-shift 0.000000: expected a finite value > 0"},
       {"--fps 0" + y4m, "--fps: expected 1 to 240, got 0"},
       {"--crf 52" + y4m, "--crf: expected 0 (lossless) to 51, got 52"},
-      {"-s -1" + y4m, "--seed -1: expected a non-negative integer"},
+      {"-s -2" + y4m, "-s/--seed -2: expected -1 (random) or an integer from 0 to 18446744073709551615"},
+      {"-s 99999999999999999999999" + y4m, "-s/--seed 99999999999999999999999: expected -1 (random) or"},
       {"--sampler dmd --steps 4" + y4m, "--steps 4: the dmd sampler runs one step per timestep (3 now)"},
       {"--sampler dmd --timesteps 1000,abc" + y4m, "--timesteps 1000,abc: expected comma-separated integers"},
       {"--sampler dmd --timesteps 1001" + y4m,

@@ -99,7 +99,7 @@ TEST(HfCache, SnapshotOfRefsMainOrTheOnlyOne) {
   EXPECT_EQ(missing.error().message(),
             "--model: Org/Missing: not in the Hugging Face cache (no folder " +
                 (dir.path() / "models--Org--Missing").string() +
-                "); download it with `huggingface-cli download Org/Missing`, or give a local folder instead");
+                "); download it with `hf download Org/Missing`, or give a local folder instead");
 }
 
 TEST(HfCache, LocalFoldersComeFirst) {
@@ -148,8 +148,10 @@ class ModelFolderTest : public testing::Test {
 
 TEST_F(ModelFolderTest, ADiffusersFolderHasEverything) {
   ASSERT_OK_AND_ASSIGN(ModelFolder f, resolve(wan(), "", {"", true, true}));
-  EXPECT_EQ(f.name, "wan");
-  EXPECT_EQ(f.pipeline_class, "WanPipeline");
+  EXPECT_EQ(f.evidence.name, "wan");
+  EXPECT_EQ(f.evidence.pipeline_class, "WanPipeline");
+  EXPECT_NE(f.evidence.model_card.find("# Wan2.1-T2V-1.3B (synthetic)"), std::string::npos);
+  EXPECT_FALSE(f.evidence.overlay);
   ASSERT_TRUE(f.flow_shift.has_value());
   EXPECT_EQ(*f.flow_shift, 3.0);
   EXPECT_EQ(f.transformer, wan() + "/transformer");
@@ -164,7 +166,8 @@ TEST_F(ModelFolderTest, ADiffusersFolderHasEverything) {
 TEST_F(ModelFolderTest, AnOverlayTakesTheRestFromTheBase) {
   const std::string q = overlay(/*with_config=*/false);
   ASSERT_OK_AND_ASSIGN(ModelFolder f, resolve(q, wan(), {"", false, true}));
-  EXPECT_EQ(f.name, "FastWan-QAD-tiny");
+  EXPECT_EQ(f.evidence.name, "FastWan-QAD-tiny");
+  EXPECT_TRUE(f.evidence.overlay);
   EXPECT_EQ(f.transformer, q + "/transformer");
   EXPECT_EQ(f.transformer_config, wan() + "/transformer/config.json");
   EXPECT_EQ(f.text_encoder, wan() + "/text_encoder");
@@ -216,7 +219,7 @@ TEST_F(ModelFolderTest, ConfigsThatDoNotFitAreRefused) {
             std::string::npos);
   test::write_file(wan() + "/model_index.json", R"({"_class_name": "WanDMDPipeline"})");
   ASSERT_OK_AND_ASSIGN(ModelFolder f, locate_model_folder(wan(), ""));
-  EXPECT_EQ(f.pipeline_class, "WanDMDPipeline");
+  EXPECT_EQ(f.evidence.pipeline_class, "WanDMDPipeline");
   test::write_file(wan() + "/scheduler/scheduler_config.json", R"({"flow_shift": "three"})");
   EXPECT_NE(error_of(wan(), "", {}).find("scheduler_config.json"), std::string::npos);
   fs::remove(wan() + "/scheduler/scheduler_config.json");
@@ -234,17 +237,87 @@ TEST_F(ModelFolderTest, ConfigsThatDoNotFitAreRefused) {
   EXPECT_NE(error_of(wan(), "", {}).find("d_model 64 does not match text_dim 4096"), std::string::npos);
 }
 
-TEST(ModelDefaults, FamilyFromTheNameOrThePipelineClass) {
-  EXPECT_EQ(detect_model_family("FastVideo/FastWan-QAD-FP8-1.3B", "WanPipeline").family,
-            ModelFamily::fastwan_qad);
-  EXPECT_EQ(detect_model_family("fastwan-qad-1.3b-sa2", "").family, ModelFamily::fastwan_qad);
-  EXPECT_EQ(detect_model_family("student", "WanDMDPipeline").family, ModelFamily::fastwan_qad);
-  const FamilyGuess base = detect_model_family("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "WanPipeline");
-  EXPECT_EQ(base.family, ModelFamily::wan21);
+ModelEvidence named(const std::string& name, const std::string& card = "") {
+  ModelEvidence e;
+  e.name = name;
+  e.model_card = card;
+  return e;
+}
+
+TEST(ModelDefaults, FamilyAndVariantFromEveryPieceOfEvidence) {
+  struct Case {
+    ModelEvidence evidence;
+    ModelVariant variant;
+    std::string reason;
+  };
+  ModelEvidence dmd = named("student");
+  dmd.pipeline_class = "WanDMDPipeline";
+  ModelEvidence origin = named("x");
+  origin.transformer_origin = "FastVideo/FastWan-QAD-1.3B-SA2";
+  ModelEvidence overlay = named("student");
+  overlay.overlay = true;
+  const std::string fp8_card =
+      "---\nbase_model: Wan-AI/Wan2.1-T2V-1.3B-Diffusers\n---\n# FastWan-QAD-FP8-1.3B\n";
+  for (const Case& c : std::vector<Case>{
+           {named("FastVideo/FastWan-QAD-FP8-1.3B"), ModelVariant::fastwan_qad_fp8,
+            "the name FastVideo/FastWan-QAD-FP8-1.3B mentions FastWan-QAD-FP8-1.3B"},
+           {named("fastwan-qad-1.3b-sa2"), ModelVariant::fastwan_qad_nvfp4_sa2, ""},
+           {named("FastVideo/FastWan-QAD-1.3B"), ModelVariant::fastwan_qad_nvfp4, ""},
+           // `hf download ... --local-dir fp8`: the model card names the student.
+           {named("fp8", fp8_card), ModelVariant::fastwan_qad_fp8,
+            "the model card README.md mentions FastWan-QAD-FP8-1.3B"},
+           {dmd, ModelVariant::fastwan_qad, "model_index.json names WanDMDPipeline"},
+           {origin, ModelVariant::fastwan_qad_nvfp4_sa2, ""},
+           {overlay, ModelVariant::fastwan_qad, ""},
+           {named("Wan-AI/Wan2.1-T2V-1.3B-Diffusers"), ModelVariant::wan21, ""},
+           {named("base", "# Wan2.1\n"), ModelVariant::wan21, ""},
+       }) {
+    SCOPED_TRACE(c.evidence.name);
+    const FamilyGuess g = detect_model_family(c.evidence);
+    EXPECT_EQ(g.variant, c.variant);
+    EXPECT_EQ(g.family, variant_family(c.variant));
+    EXPECT_EQ(g.ambiguity, "");
+    if (!c.reason.empty()) {
+      EXPECT_EQ(g.reason, c.reason);
+    }
+  }
+  // A generic FastWan-QAD name takes the student from weaker evidence.
+  ModelEvidence generic = named("FastWan-QAD-tiny");
+  generic.transformer_origin = "FastVideo/FastWan-QAD-FP8-1.3B";
+  EXPECT_EQ(detect_model_family(generic).variant, ModelVariant::fastwan_qad_fp8);
+}
+
+TEST(ModelDefaults, MissingOrConflictingEvidenceIsAmbiguous) {
+  const FamilyGuess none = detect_model_family(named("m"));
+  EXPECT_EQ(none.family, ModelFamily::wan21);
   EXPECT_EQ(
-      base.reason,
-      "the name Wan-AI/Wan2.1-T2V-1.3B-Diffusers does not contain FastWan-QAD and model_index.json names "
-      "WanPipeline");
+      none.ambiguity,
+      "model m: nothing tells its family (no model card README.md, no FastWan-QAD or Wan2.1 in its name, "
+      "no WanDMDPipeline): using wan2.1 defaults; pass --family fastwan-qad or --family wan2.1");
+  ModelEvidence conflict = named("Wan2.1-finetune");
+  conflict.overlay = true;
+  const FamilyGuess c = detect_model_family(conflict);
+  EXPECT_EQ(c.family, ModelFamily::wan21);
+  EXPECT_EQ(
+      c.ambiguity,
+      "model Wan2.1-finetune: the name Wan2.1-finetune mentions Wan2.1-T2V-1.3B, but a transformer-only "
+      "folder over a base (how FastWan-QAD is published): using Wan2.1-T2V-1.3B defaults; pass --family "
+      "fastwan-qad or --family wan2.1");
+  const FamilyGuess students = detect_model_family(named("FastWan-QAD-1.3B-SA2", "# FastWan-QAD-FP8-1.3B"));
+  EXPECT_EQ(students.variant, ModelVariant::fastwan_qad_fp8);
+  EXPECT_NE(students.ambiguity.find("but the name FastWan-QAD-1.3B-SA2 mentions FastWan-QAD-1.3B-SA2"),
+            std::string::npos)
+      << students.ambiguity;
+  // --family settles it and keeps a student the evidence names.
+  const FamilyGuess chosen =
+      choose_model_family(detect_model_family(named("FastWan-QAD-FP8-1.3B")), ModelFamily::fastwan_qad);
+  EXPECT_EQ(chosen.variant, ModelVariant::fastwan_qad_fp8);
+  EXPECT_EQ(chosen.reason, "--family fastwan-qad");
+  EXPECT_EQ(choose_model_family(none, ModelFamily::fastwan_qad).variant, ModelVariant::fastwan_qad);
+  EXPECT_EQ(choose_model_family(chosen, ModelFamily::wan21).variant, ModelVariant::wan21);
+}
+
+TEST(ModelDefaults, FamilyNames) {
   ASSERT_OK_AND_ASSIGN(ModelFamily f, parse_model_family("fastwan-qad"));
   EXPECT_EQ(model_family_name(f), "fastwan-qad");
   EXPECT_FALSE(parse_model_family("fastwan").ok());

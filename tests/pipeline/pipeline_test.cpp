@@ -119,7 +119,7 @@ GeneratePlan fake_plan(const Backend& backend, const std::string& out, double cf
   p.sampler = wan_t2v_sampler_defaults();
   p.sampler.steps = 2;
   p.sampler.cfg_scale = cfg;
-  p.output = check_video_output({out, std::nullopt, 16, 18}).value();
+  p.output = check_video_output({out, std::nullopt, 16, 18, {}}).value();
   p.device = {Device::cuda, backend, "fake"};
   return p;
 }

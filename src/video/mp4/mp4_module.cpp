@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "video/mp4/mp4_module_api.h"
@@ -113,8 +114,11 @@ bool setup(Writer* w, const char* path, const FastwanMp4Options* o, char* err, s
   rc = avio_open(&w->format->pb, path, AVIO_FLAG_WRITE);
   if (rc < 0) return fail(err, err_size, std::string("cannot open ") + path, rc);
   w->file_open = true;
+  for (const char* const* kv = o->metadata; kv && kv[0] && kv[1]; kv += 2)
+    av_dict_set(&w->format->metadata, kv[0], kv[1], 0);
   AVDictionary* mux_options = nullptr;
-  av_dict_set(&mux_options, "movflags", "+faststart", 0);  // index first: playable while downloading
+  // Index first (playable while downloading); any metadata key, not only the few QuickTime knows.
+  av_dict_set(&mux_options, "movflags", "+faststart+use_metadata_tags", 0);
   rc = avformat_write_header(w->format, &mux_options);
   av_dict_free(&mux_options);
   if (rc < 0) return fail(err, err_size, "cannot write the MP4 header", rc);
@@ -179,7 +183,28 @@ int finish(void* handle, char* err, size_t err_size) {
   return 0;
 }
 
-const FastwanMp4Api kApi = {FASTWAN_MP4_API_VERSION, open, write_rgb, finish, destroy};
+long read_metadata(const char* path, char* out, size_t out_size, char* err, size_t err_size) {
+  av_log_set_level(AV_LOG_QUIET);
+  AVFormatContext* format = nullptr;
+  const int rc = avformat_open_input(&format, path, nullptr, nullptr);
+  if (rc < 0) {
+    fail(err, err_size, "cannot open it as a video", rc);
+    return -1;
+  }
+  std::string pairs;
+  const AVDictionaryEntry* tag = nullptr;
+  while ((tag = av_dict_get(format->metadata, "", tag, AV_DICT_IGNORE_SUFFIX)))
+    pairs += std::string(tag->key) + '\0' + tag->value + '\0';
+  avformat_close_input(&format);
+  if (pairs.size() > out_size) {
+    fail(err, err_size, "metadata larger than " + std::to_string(out_size) + " bytes");
+    return -1;
+  }
+  std::memcpy(out, pairs.data(), pairs.size());
+  return static_cast<long>(pairs.size());
+}
+
+const FastwanMp4Api kApi = {FASTWAN_MP4_API_VERSION, open, write_rgb, finish, destroy, read_metadata};
 
 }  // namespace
 

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FASTWAN_MP4_API_VERSION 1
+#define FASTWAN_MP4_API_VERSION 2
 #define FASTWAN_MP4_API_SYMBOL "fastwan_mp4_api"
 
 extern "C" {
@@ -15,6 +15,9 @@ struct FastwanMp4Options {
   int height;  // even
   int fps;     // frames per second
   int crf;     // x264 constant rate factor, 0 .. 51
+  // Metadata tags: key, value, key, value, ..., NULL (UTF-8); NULL for none. Written as MP4 "mdta" tags,
+  // which ffprobe and libav-based tools list.
+  const char* const* metadata;
 };
 
 struct FastwanMp4Api {
@@ -27,6 +30,9 @@ struct FastwanMp4Api {
   int (*finish)(void* handle, char* err, size_t err_size);
   // Frees the handle (after finish, or to abandon the file).
   void (*destroy)(void* handle);
+  // Reads the metadata tags of an MP4 into out as key\0value\0 pairs. Returns the bytes written, or -1 with
+  // the reason in err (also when out is too small).
+  long (*read_metadata)(const char* path, char* out, size_t out_size, char* err, size_t err_size);
 };
 
 typedef const FastwanMp4Api* (*FastwanMp4ApiFn)(void);
