@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "More output (debug logging)");
 
-  const std::vector<Command> commands = {add_generate(app), add_info(app),   add_verify(app), add_synth(app),
-                                         add_encode(app),   add_decode(app), add_bench(app)};
+  const std::vector<Command> commands = {add_generate(app), add_info(app),   add_verify(app),
+                                         add_synth(app),    add_encode(app), add_decode(app),
+                                         add_bench(app),    add_convert(app)};
 
   try {
     app.parse(argc, argv);

@@ -54,7 +54,7 @@ Backend cpu_backend() {
     return std::unique_ptr<TextEncoderStage>(new CpuTextEncoder(std::move(e)));
   };
   b.load_denoiser = [](const ModelFolder& f) -> Expected<std::unique_ptr<Denoiser>> {
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
     auto dit = WanTransformer3DModel::load(f.dit, store);
     if (!dit) return dit.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(new CpuDenoiser(std::move(*dit)));

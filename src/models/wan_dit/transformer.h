@@ -21,7 +21,8 @@ using DitTrace = std::function<void(const std::string& name, const Tensor& value
 
 class WanTransformer3DModel {
  public:
-  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint.
+  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint, or a single file in any
+  // layout models/checkpoint.h reads.
   static Expected<WanTransformer3DModel> load(const std::string& path);
   static Expected<WanTransformer3DModel> load(const WanDitConfig& config, const WeightStore& store);
 

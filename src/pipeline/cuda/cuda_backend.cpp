@@ -81,7 +81,7 @@ Backend cuda_backend() {
   };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.text_encoder));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));
     auto weights = cuda::upload_umt5_weights(host.encoder().config(), store);
     if (!weights) return weights.error().with_context("text encoder " + f.text_encoder);
     auto gpu = std::make_unique<cuda::Umt5EncoderCuda>(host.encoder().config(), std::move(*weights));
@@ -92,7 +92,7 @@ Backend cuda_backend() {
     return std::unique_ptr<TextEncoderStage>(new CudaTextEncoder(std::move(host), std::move(gpu)));
   };
   b.load_denoiser = [](const ModelFolder& f) -> Expected<std::unique_ptr<Denoiser>> {
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
     auto weights = cuda::upload_dit_weights(f.dit, store);
     if (!weights) return weights.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(
