@@ -13,22 +13,26 @@ namespace fastwan {
 namespace fs = std::filesystem;
 namespace {
 
-struct LayoutOf {
-  const NameRules& rules;
-  bool (*is_original)(const WeightStore&);
-  const char* diffusers_name;  // what the layout the loaders read is called
+// A layout other than the one the loaders read: its name, its table, and the marker that tells it.
+struct OtherLayout {
+  const char* name;
+  const NameRules& (*rules)();
+  bool (*present)(const WeightStore&);
 };
 
-LayoutOf layout_of(Component c) {
+// What the loaders' layout is called, and the other layouts of a component.
+std::pair<const char*, std::vector<OtherLayout>> layouts_of(Component c) {
   switch (c) {
     case Component::wan_dit:
-      return {wan_dit_original_names(), is_wan_dit_original, "diffusers"};
+      return {"diffusers", {{"original Wan", wan_dit_original_names, is_wan_dit_original}}};
     case Component::umt5:
-      return {umt5_original_names(), is_umt5_original, "T5-style (transformers)"};
+      return {"T5-style (transformers)",
+              {{"original Wan", umt5_original_names, is_umt5_original},
+               {"llama.cpp T5", umt5_llama_cpp_names, is_umt5_llama_cpp}}};
     case Component::wan_vae:
-      return {wan_vae_original_names(), is_wan_vae_original, "diffusers"};
+      return {"diffusers", {{"original Wan", wan_vae_original_names, is_wan_vae_original}}};
   }
-  return layout_of(Component::wan_dit);
+  return layouts_of(Component::wan_dit);
 }
 
 // Brings `store` to the diffusers names and records what it held in store.layout(). Names in no other layout
@@ -41,15 +45,17 @@ Status normalize(WeightStore& store, Component c) {
   }
   FW_ASSIGN_OR_RETURN(std::string fp8, dequantize_scaled_fp8(store));
   if (!fp8.empty()) layout += ", " + fp8;
-  const LayoutOf l = layout_of(c);
-  std::string names = l.diffusers_name;
-  if (l.is_original(store)) {
-    names = "original Wan";
+  auto [names, others] = layouts_of(c);
+  for (const auto& other : others) {
+    if (!other.present(store)) continue;
+    names = other.name;
+    const NameRules& rules = other.rules();
     FW_RETURN_IF_ERROR(store.rename(
-        [&](const std::string& name) { return apply_name_rules(l.rules, name, RenameTo::diffusers); }));
+        [&](const std::string& name) { return apply_name_rules(rules, name, RenameTo::diffusers); }));
+    break;
   }
   const std::string container = store.layout().empty() ? "" : store.layout() + ", ";
-  store.set_layout(container + names + " names" + layout);
+  store.set_layout(container + std::string(names) + " names" + layout);
   return Status::Ok();
 }
 
@@ -118,7 +124,7 @@ Expected<std::optional<AnyCheckpoint>> open_any(const std::string& path) {
     FW_ASSIGN_OR_RETURN(auto ckpt, open_wan_dit(path));
     return found(Component::wan_dit, ckpt);
   }
-  if (is_umt5_original(raw) || is_umt5_t5_style(raw)) {
+  if (is_umt5_original(raw) || is_umt5_t5_style(raw) || is_umt5_llama_cpp(raw)) {
     FW_ASSIGN_OR_RETURN(auto ckpt, open_umt5(path));
     return found(Component::umt5, ckpt);
   }

@@ -11,6 +11,7 @@
 #include "io/name_rules.h"
 #include "models/checkpoint.h"
 #include "models/convert.h"
+#include "models/umt5/layout.h"
 #include "models/wan_dit/layout.h"
 
 namespace fastwan {
@@ -36,20 +37,22 @@ std::string quantize_q8_0(const Tensor& t) {
   return out;
 }
 
-// The DiT as a City96-style GGUF: original names, Q8_0 linears, the rest as stored (bf16), config in the
-// key/values.
-void write_gguf_dit(const Checkpoint<WanDitConfig>& dit, const std::string& path) {
+// A component as a GGUF file in another layout's names (City96 / llama.cpp style): Q8_0 matrices, the rest
+// as stored (bf16); the config, when given, in the key/values.
+void write_gguf(const WeightStore& store, const NameRules& rules, const nlohmann::json& config,
+                const std::string& path) {
   std::vector<test::GgufTensorData> tensors;
-  for (const auto& name : dit.store.names()) {
-    const Tensor t = dit.store.get(name).value().contiguous();
-    const std::string stored = apply_name_rules(wan_dit_original_names(), name, RenameTo::other).value();
+  for (const auto& name : store.names()) {
+    const Tensor t = store.get(name).value().contiguous();
+    const std::string stored = apply_name_rules(rules, name, RenameTo::other).value();
     if (t.ndim() == 2 && t.dim(1) % 32 == 0)
       tensors.push_back({stored, 8, t.shape(), quantize_q8_0(t)});
     else
       tensors.push_back({stored, 30, t.shape(), std::string(static_cast<const char*>(t.raw()), t.nbytes())});
   }
-  test::write_file(path, test::gguf_image(tensors, {{"general.architecture", "wan"},
-                                                    {"config", dit.config.to_json().dump()}}));
+  std::vector<std::pair<std::string, std::string>> kvs = {{"general.architecture", "wan"}};
+  if (!config.is_null()) kvs.push_back({"config", config.dump()});
+  test::write_file(path, test::gguf_image(tensors, kvs));
 }
 
 // Mean absolute difference of two videos' bytes (same size).
@@ -82,7 +85,8 @@ class FormatsCli : public testing::Test {
                                    file("umt5_fp8.safetensors")));
     ASSERT_OK(write_component_file(vae.store, Component::wan_vae, {true, "", false, nullptr},
                                    file("vae.safetensors")));
-    write_gguf_dit(dit, file("dit.gguf"));
+    write_gguf(dit.store, wan_dit_original_names(), config, file("dit.gguf"));
+    write_gguf(te.store, umt5_llama_cpp_names(), nullptr, file("umt5.gguf"));
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string model() { return dir_->file("m"); }
@@ -120,14 +124,16 @@ TEST_F(FormatsCli, ScaledFp8AndGgufStayCloseToTheBf16Video) {
   const double fp8_te =
       mean_difference(reference, video(model() + " --text-encoder " + file("umt5_fp8.safetensors")));
   const double q8 = mean_difference(reference, video(file("dit.gguf") + base));
+  const double q8_te = mean_difference(reference, video(model() + " --text-encoder " + file("umt5.gguf")));
   std::printf(
       "mean |difference| per byte: another seed %.2f, scaled FP8 DiT %.2f, FP8 text encoder %.2f, "
-      "Q8_0 GGUF %.2f\n",
-      seed_change, fp8, fp8_te, q8);
+      "Q8_0 GGUF DiT %.2f, Q8_0 GGUF text encoder %.2f\n",
+      seed_change, fp8, fp8_te, q8, q8_te);
   EXPECT_GT(seed_change, 1.0);
   EXPECT_LT(fp8, 0.25 * seed_change);
   EXPECT_LT(fp8_te, 0.25 * seed_change);
   EXPECT_LT(q8, 0.1 * seed_change);
+  EXPECT_LT(q8_te, 0.1 * seed_change);
 }
 
 TEST_F(FormatsCli, InfoNamesTheLayout) {
@@ -142,6 +148,7 @@ TEST_F(FormatsCli, InfoNamesTheLayout) {
       {"dit.gguf", "layout: single file, Wan DiT (GGUF, original Wan names)"},
       {"t5.safetensors", "layout: single file, UMT5 text encoder (original Wan names)"},
       {"vae.safetensors", "layout: single file, Wan VAE (original Wan names)"},
+      {"umt5.gguf", "layout: single file, UMT5 text encoder (GGUF, llama.cpp T5 names)"},
   };
   for (const auto& c : cases) {
     auto r = run_command(fastwan_bin() + " info " + file(c.file));

@@ -74,6 +74,20 @@ TEST(Layouts, Umt5TableBothWays) {
        {"encoder.final_layer_norm.weight", "norm.weight"}});
 }
 
+TEST(Layouts, Umt5LlamaCppTableBothWays) {
+  expect_table_both_ways(umt5_llama_cpp_names(), umt5_encoder_parameters(Umt5Config::umt5_xxl()),
+                         {{"shared.weight", "token_embd.weight"},
+                          {"encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+                           "enc.blk.0.attn_rel_b.weight"},
+                          {"encoder.block.5.layer.0.SelfAttention.o.weight", "enc.blk.5.attn_o.weight"},
+                          {"encoder.block.5.layer.0.layer_norm.weight", "enc.blk.5.attn_norm.weight"},
+                          {"encoder.block.5.layer.1.DenseReluDense.wi_0.weight", "enc.blk.5.ffn_gate.weight"},
+                          {"encoder.block.5.layer.1.DenseReluDense.wi_1.weight", "enc.blk.5.ffn_up.weight"},
+                          {"encoder.block.5.layer.1.DenseReluDense.wo.weight", "enc.blk.5.ffn_down.weight"},
+                          {"encoder.block.5.layer.1.layer_norm.weight", "enc.blk.5.ffn_norm.weight"},
+                          {"encoder.final_layer_norm.weight", "enc.output_norm.weight"}});
+}
+
 TEST(Layouts, VaeTableBothWays) {
   expect_table_both_ways(
       wan_vae_original_names(), wan_vae_parameters(WanVaeConfig::wan21()),

@@ -19,6 +19,28 @@ const NameRules& umt5_original_names() {
   return rules;
 }
 
+const NameRules& umt5_llama_cpp_names() {
+  static const NameRules rules = {
+      {"shared", "token_embd"},
+      {"encoder.block.#.layer.0.SelfAttention.relative_attention_bias", "enc.blk.#.attn_rel_b"},
+      {"encoder.block.#.layer.0.SelfAttention.q", "enc.blk.#.attn_q"},
+      {"encoder.block.#.layer.0.SelfAttention.k", "enc.blk.#.attn_k"},
+      {"encoder.block.#.layer.0.SelfAttention.v", "enc.blk.#.attn_v"},
+      {"encoder.block.#.layer.0.SelfAttention.o", "enc.blk.#.attn_o"},
+      {"encoder.block.#.layer.0.layer_norm", "enc.blk.#.attn_norm"},
+      {"encoder.block.#.layer.1.DenseReluDense.wi_0", "enc.blk.#.ffn_gate"},
+      {"encoder.block.#.layer.1.DenseReluDense.wi_1", "enc.blk.#.ffn_up"},
+      {"encoder.block.#.layer.1.DenseReluDense.wo", "enc.blk.#.ffn_down"},
+      {"encoder.block.#.layer.1.layer_norm", "enc.blk.#.ffn_norm"},
+      {"encoder.final_layer_norm", "enc.output_norm"},
+  };
+  return rules;
+}
+
+bool is_umt5_llama_cpp(const WeightStore& store) {
+  return store.contains("token_embd.weight") && store.contains("enc.blk.0.attn_q.weight");
+}
+
 bool is_umt5_original(const WeightStore& store) {
   return store.contains("token_embedding.weight") && store.contains("blocks.0.attn.q.weight");
 }

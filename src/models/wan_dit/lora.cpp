@@ -17,7 +17,8 @@ struct LoraPair {
 };
 
 constexpr std::pair<const char*, int> kSuffixes[] = {
-    {".lora_A.weight", 0}, {".lora_down.weight", 0}, {".lora_B.weight", 1}, {".lora_up.weight", 1},
+    {".lora_A.weight", 0}, {".lora_A.default.weight", 0}, {".lora_down.weight", 0},
+    {".lora_B.weight", 1}, {".lora_B.default.weight", 1}, {".lora_up.weight", 1},
     {".alpha", 2},
 };
 constexpr const char* kPrefixes[] = {"base_model.model.", "model.diffusion_model.",
