@@ -194,13 +194,9 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
     return Error(decoder ? "--taehv: only used with --decoder taehv, not with --decoder wan-vae"
                          : "--taehv: only used with --decoder taehv; this model's default decoder is wan-vae "
                            "(add --decoder taehv)");
-  const ComponentRequest components{.taehv = f.taehv,
-                                    .need_vae = p.decoder == DecoderKind::wan_vae,
-                                    .need_taehv = p.decoder == DecoderKind::taehv,
-                                    .text_encoder = f.text_encoder,
-                                    .vae = f.vae,
-                                    .tokenizer = f.tokenizer};
-  FW_RETURN_IF_ERROR(find_components(p.model, components));
+  const ComponentRequest components{f.taehv, p.decoder == DecoderKind::wan_vae,
+                                    p.decoder == DecoderKind::taehv};
+  FW_RETURN_IF_ERROR(find_components(p.model, components, {f.text_encoder, f.vae, f.tokenizer}));
   for (const auto& text : f.loras) {
     FW_ASSIGN_OR_RETURN(LoraSpec spec, parse_lora_spec(text));
     p.model.loras.push_back(spec);

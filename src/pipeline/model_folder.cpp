@@ -114,11 +114,11 @@ Status read_scheduler(const Search& s, ModelFolder& f) {
   return Status::Ok();
 }
 
-Status find_decoder_files(const ComponentRequest& q, const Search& s, ModelFolder& f) {
+Status find_decoder_files(const ComponentRequest& q, const NamedParts& n, const Search& s, ModelFolder& f) {
   std::error_code ec;
   if (q.need_vae) {
     FW_ASSIGN_OR_RETURN(fs::path vae,
-                        part_path(q.vae, "--vae", s, "vae", "the Wan VAE: config.json and weights"));
+                        part_path(n.vae, "--vae", s, "vae", "the Wan VAE: config.json and weights"));
     std::string config = vae.string();
     WanVaeConfig vc;
     if (fs::is_directory(vae, ec)) {
@@ -206,7 +206,7 @@ Status find_transformer(const Search& s, ModelFolder& f) {
   return Status::Ok();
 }
 
-Status find_text_parts(const ComponentRequest& q, const Search& s, ModelFolder& f) {
+Status find_text_parts(const NamedParts& q, const Search& s, ModelFolder& f) {
   std::error_code ec;
   FW_ASSIGN_OR_RETURN(fs::path te, part_path(q.text_encoder, "--text-encoder", s, "text_encoder",
                                              "the UMT5 text encoder: config.json and weights"));
@@ -239,13 +239,13 @@ Status find_text_parts(const ComponentRequest& q, const Search& s, ModelFolder& 
 
 }  // namespace
 
-Status find_components(ModelFolder& f, const ComponentRequest& q) {
+Status find_components(ModelFolder& f, const ComponentRequest& q, const NamedParts& n) {
   const Search s{f.single_file ? fs::path() : fs::path(f.model_dir), f.base_dir};
   FW_RETURN_IF_ERROR(find_transformer(s, f));
-  FW_RETURN_IF_ERROR(find_text_parts(q, s, f));
+  FW_RETURN_IF_ERROR(find_text_parts(n, s, f));
 
   FW_RETURN_IF_ERROR(read_scheduler(s, f));
-  return find_decoder_files(q, s, f);
+  return find_decoder_files(q, n, s, f);
 }
 
 Expected<WeightStore> open_transformer_weights(const ModelFolder& f) {

@@ -49,14 +49,16 @@ struct ComponentRequest {
   std::string taehv;        // --taehv FILE (optional)
   bool need_vae = false;    // the Wan VAE decodes: vae/ is required
   bool need_taehv = false;  // TAEHV decodes: taew2_1.safetensors is required
-  // Components named on the command line, in place of the folders' (each optional).
+};
+// Parts named on the command line, in place of the folders' (each optional).
+struct NamedParts {
   std::string text_encoder;  // --text-encoder FILE|DIR
   std::string vae;           // --vae FILE|DIR
   std::string tokenizer;     // --tokenizer DIR (with spiece.model) or the spiece.model file
 };
 // Finds every component a run needs, reads the configs, checks they fit each other and opens each
 // checkpoint's headers.
-Status find_components(ModelFolder& folder, const ComponentRequest& request);
+Status find_components(ModelFolder& folder, const ComponentRequest& request, const NamedParts& parts = {});
 
 // The weights as the loaders read them (diffusers names, scaled FP8 multiplied out, the transformer's LoRAs
 // merged).
