@@ -9,6 +9,7 @@
 #include "io/json_config.h"
 #include "io/weight_store.h"
 #include "models/checkpoint.h"
+#include "models/wan_dit/lora.h"
 
 namespace fastwan {
 namespace fs = std::filesystem;
@@ -172,15 +173,19 @@ Expected<std::string> describe_checkpoint(const std::string& path, const InfoOpt
   os << "path: " << path << "\n";
   if (!fs::is_directory(p, ec)) {
     FW_ASSIGN_OR_RETURN(auto store, WeightStore::open(path));
-    // A model component is named with its layout; any other tensor file (latents, a LoRA) is listed as is.
+    // A model component is named with its layout, a LoRA as one; any other tensor file is listed as is.
     FW_ASSIGN_OR_RETURN(auto detected, open_any(path));
     if (detected) {
       FW_RETURN_IF_ERROR(describe_single_file(path, *detected, os));
       describe_weights(detected->store, o, "", os);
       return os.str();
     }
-    os << "layout: " << (path.ends_with(".index.json") ? "sharded safetensors (index)" : "tensor file")
-       << "\n";
+    if (const size_t modules = lora_module_count(store))
+      os << "layout: LoRA, " << modules
+         << " low-rank modules (merged with fastwan generate --lora FILE[:SCALE])\n";
+    else
+      os << "layout: " << (path.ends_with(".index.json") ? "sharded safetensors (index)" : "tensor file")
+         << "\n";
     describe_weights(store, o, "", os);
     return os.str();
   }

@@ -189,6 +189,8 @@ TEST_F(FormatsCli, LorasMergeAtLoadAndOneThatMatchesNothingIsAnError) {
   ASSERT_OK(write_safetensors(file("lora.safetensors"), strong));
   EXPECT_TRUE(video(model(), "--lora " + file("zero_lora.safetensors")) == reference);
   EXPECT_FALSE(video(model(), "--lora " + file("lora.safetensors") + ":2") == reference);
+  auto info = run_command(fastwan_bin() + " info " + file("lora.safetensors"));
+  EXPECT_NE(info.output.find("layout: LoRA, 1 low-rank modules"), std::string::npos) << info.output;
   std::map<std::string, Tensor> other = {{"unet.mid.lora_A.weight", Tensor::zeros({4, 8})},
                                          {"unet.mid.lora_B.weight", Tensor::zeros({8, 4})}};
   ASSERT_OK(write_safetensors(file("other_lora.safetensors"), other));

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "core/log.h"
 #include "models/wan_dit/layout.h"
@@ -24,6 +26,14 @@ constexpr std::pair<const char*, int> kSuffixes[] = {
 constexpr const char* kPrefixes[] = {"base_model.model.", "model.diffusion_model.",
                                      "diffusion_model.",  "transformer.",
                                      "lora_unet_",        "lora_transformer_"};
+
+// The module key and part (0 down/A, 1 up/B, 2 alpha) of a LoRA tensor name; nullopt for other tensors.
+std::optional<std::pair<std::string, int>> lora_part(const std::string& name) {
+  for (const auto& [suffix, part] : kSuffixes)
+    if (name.ends_with(suffix))
+      return std::pair{name.substr(0, name.size() - std::string(suffix).size()), part};
+  return std::nullopt;
+}
 
 std::string underscored(std::string s) {
   for (char& c : s)
@@ -77,26 +87,24 @@ Expected<std::string> merge_one(WeightStore& store, const LoraSpec& spec,
   auto lora = std::make_shared<WeightStore>();
   FW_ASSIGN_OR_RETURN(*lora, WeightStore::open(spec.path));
   std::map<std::string, LoraPair> pairs;  // by the layer's diffusers weight name
-  int modules = 0, matched = 0;
   std::string unmatched;
-  std::map<std::string, bool> seen;
+  std::map<std::string, bool> seen;  // module key in the file -> matched a linear
   for (const auto& name : lora->names()) {
-    for (const auto& [suffix, part] : kSuffixes) {
-      if (!name.ends_with(suffix)) continue;
-      const std::string key = name.substr(0, name.size() - std::string(suffix).size());
-      if (!seen.count(key)) ++modules;
-      auto it = keys.find(strip_prefixes(key));
-      seen[key] = it != keys.end();
-      if (it == keys.end()) {
-        if (unmatched.empty()) unmatched = key;
-        break;
-      }
-      LoraPair& p = pairs[it->second];
-      (part == 0 ? p.down : part == 1 ? p.up : p.alpha) = name;
-      break;
+    const auto part = lora_part(name);
+    if (!part) continue;
+    const std::string& key = part->first;
+    auto it = keys.find(strip_prefixes(key));
+    seen[key] = it != keys.end();
+    if (it == keys.end()) {
+      if (unmatched.empty()) unmatched = key;
+      continue;
     }
+    LoraPair& p = pairs[it->second];
+    (part->second == 0 ? p.down : part->second == 1 ? p.up : p.alpha) = name;
   }
+  int matched = 0;
   for (const auto& [key, ok] : seen) matched += ok ? 1 : 0;
+  const int modules = static_cast<int>(seen.size());
   if (matched == 0)
     return Error(spec.path + ": 0 of " + std::to_string(modules) +
                  " LoRA modules match a linear of the Wan DiT" +
@@ -153,6 +161,13 @@ Expected<LoraSpec> parse_lora_spec(const std::string& text) {
   }
   if (spec.path.empty()) return Error("--lora " + text + ": expected FILE or FILE:SCALE");
   return spec;
+}
+
+size_t lora_module_count(const WeightStore& lora) {
+  std::set<std::string> modules;
+  for (const auto& name : lora.names())
+    if (auto part = lora_part(name)) modules.insert(part->first);
+  return modules.size();
 }
 
 Expected<std::vector<std::string>> merge_loras(WeightStore& store, const std::vector<LoraSpec>& loras) {

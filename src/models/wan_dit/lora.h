@@ -22,6 +22,9 @@ struct LoraSpec {
 // FILE[:SCALE]: a trailing ':' and number is the scale (default 1); anything else is all path.
 Expected<LoraSpec> parse_lora_spec(const std::string& text);
 
+// The low-rank modules a file holds (0: not a LoRA), for `fastwan info`.
+size_t lora_module_count(const WeightStore& lora);
+
 // Merges each LoRA into `store` (the DiT in diffusers names). The merge happens when a weight is read, so
 // this checks every pair's shapes against its layer now and reads nothing big. Returns one line per LoRA:
 // "FILE: 60 of 60 modules (rank 16, scale 0.8)".
