@@ -77,7 +77,15 @@ Command add_generate(CLI::App& app) {
   sub->add_flag("--keep-text-encoder", f->keep_text_encoder,
                 "Keep the text encoder (and the DiT, the decoder) loaded between streamed prompts");
   sub->add_option("-n,--negative-prompt", f->negative_prompt, "Negative prompt (used with guidance only)");
-  sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache (required)");
+  sub->add_option(
+      "--model", f->model,
+      "Model folder, ORG/NAME in the Hugging Face cache, or one transformer file (.safetensors, .gguf) "
+      "(required)");
+  sub->add_option("--text-encoder", f->text_encoder, "UMT5 text encoder: a single file or a folder");
+  sub->add_option("--vae", f->vae, "Wan VAE: a single file (wan_2.1_vae.safetensors) or a folder");
+  sub->add_option("--tokenizer", f->tokenizer, "Folder with the UMT5 spiece.model (or the file)");
+  sub->add_option("--lora", f->loras, "LoRA for the transformer, FILE[:SCALE] (default scale 1); repeatable")
+      ->allow_extra_args(false);
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");
   sub->add_option("-o,--output", f->output, "out.mp4 (default), out.y4m, or a folder / frame_%05d.png");
   opt.add("-W,--width", f->width, "Width, a multiple of 16 (default 832)");

@@ -29,6 +29,7 @@ Command add_bench(CLI::App& app);
 Command add_encode(CLI::App& app);
 Command add_decode(CLI::App& app);
 Command add_generate(CLI::App& app);
+Command add_convert(CLI::App& app);
 
 Command add_help(CLI::App& app);
 

@@ -1,14 +1,15 @@
 #include "io/checkpoint_info.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
+#include "io/gguf.h"
 #include "io/json_config.h"
 #include "io/weight_store.h"
-#include "models/umt5/config.h"
-#include "models/wan_dit/config.h"
-#include "models/wan_vae/config.h"
+#include "models/checkpoint.h"
+#include "models/wan_dit/lora.h"
 
 namespace fastwan {
 namespace fs = std::filesystem;
@@ -46,8 +47,9 @@ void describe_weights(const WeightStore& store, const InfoOptions& o, const std:
     params += shape_numel(t->shape);
     bytes += static_cast<double>(t->end - t->begin);
   }
-  os << indent << "weights: " << store.files().size() << (store.files().size() == 1 ? " file, " : " files, ")
-     << store.size() << " tensors, " << with_commas(params) << " parameters (" << human_bytes(bytes) << ")\n";
+  const size_t files = std::max<size_t>(1, store.files().size());  // a GGUF store reads one file
+  os << indent << "weights: " << files << (files == 1 ? " file, " : " files, ") << store.size()
+     << " tensors, " << with_commas(params) << " parameters (" << human_bytes(bytes) << ")\n";
   os << indent << "dtypes:";
   for (const auto& [d, n] : dtypes) os << " " << d << " x" << n;
   os << "\n";
@@ -61,33 +63,82 @@ void describe_weights(const WeightStore& store, const InfoOptions& o, const std:
   }
 }
 
+std::string config_line(const WanDitConfig& c) {
+  std::ostringstream os;
+  os << "dim " << c.dim() << " (" << c.num_attention_heads << " heads x " << c.attention_head_dim << "), "
+     << c.num_layers << " layers, ffn " << c.ffn_dim << ", text_dim " << c.text_dim << ", patch ["
+     << c.patch_size[0] << ", " << c.patch_size[1] << ", " << c.patch_size[2] << "], channels "
+     << c.in_channels << " -> " << c.out_channels;
+  return os.str();
+}
+
+std::string config_line(const Umt5Config& c) {
+  std::ostringstream os;
+  os << "d_model " << c.d_model << " (" << c.num_heads << " heads x " << c.d_kv << "), " << c.num_layers
+     << " layers, d_ff " << c.d_ff << ", vocab " << c.vocab_size << ", " << c.relative_attention_num_buckets
+     << " position buckets up to " << c.relative_attention_max_distance;
+  return os.str();
+}
+
+std::string config_line(const WanVaeConfig& c) {
+  std::ostringstream os;
+  os << "base_dim " << c.base_dim << ", z_dim " << c.z_dim << ", " << c.dim_mult.size() << " levels, "
+     << c.num_res_blocks << " res blocks, decodes " << c.spatial_scale() << "x space, " << c.temporal_scale()
+     << "x time";
+  return os.str();
+}
+
 Expected<std::string> describe_config(const fs::path& config_path) {
   FW_ASSIGN_OR_RETURN(auto j, read_json_file(config_path.string()));
   std::string cls = j.value("_class_name", "");
   if (cls.empty() && j.contains("architectures") && j["architectures"].is_array() &&
       !j["architectures"].empty())
     cls = j["architectures"][0].get<std::string>();
-  std::ostringstream os;
-  os << "class " << (cls.empty() ? "(unnamed)" : cls);
+  std::string line = "class " + (cls.empty() ? std::string("(unnamed)") : cls);
   if (cls == "WanTransformer3DModel") {
     FW_ASSIGN_OR_RETURN(auto c, WanDitConfig::from_json(j, config_path.string()));
-    os << ": dim " << c.dim() << " (" << c.num_attention_heads << " heads x " << c.attention_head_dim << "), "
-       << c.num_layers << " layers, ffn " << c.ffn_dim << ", text_dim " << c.text_dim << ", patch ["
-       << c.patch_size[0] << ", " << c.patch_size[1] << ", " << c.patch_size[2] << "], channels "
-       << c.in_channels << " -> " << c.out_channels;
+    line += ": " + config_line(c);
   } else if (cls == "UMT5EncoderModel") {
     FW_ASSIGN_OR_RETURN(auto c, Umt5Config::from_json(j, config_path.string()));
-    os << ": d_model " << c.d_model << " (" << c.num_heads << " heads x " << c.d_kv << "), " << c.num_layers
-       << " layers, d_ff " << c.d_ff << ", vocab " << c.vocab_size << ", " << c.relative_attention_num_buckets
-       << " position buckets up to " << c.relative_attention_max_distance;
-  }
-  if (cls == "AutoencoderKLWan") {
+    line += ": " + config_line(c);
+  } else if (cls == "AutoencoderKLWan") {
     FW_ASSIGN_OR_RETURN(auto c, WanVaeConfig::from_json(j, config_path.string()));
-    os << ": base_dim " << c.base_dim << ", z_dim " << c.z_dim << ", " << c.dim_mult.size() << " levels, "
-       << c.num_res_blocks << " res blocks, decodes " << c.spatial_scale() << "x space, "
-       << c.temporal_scale() << "x time";
+    line += ": " + config_line(c);
   }
-  return os.str();
+  return line;
+}
+
+// A single file of a model component: its layout and the config read from it.
+Status describe_single_file(const std::string& path, const AnyCheckpoint& d, std::ostream& os) {
+  os << "layout: single file, " << component_name(d.component) << " (" << d.store.layout() << ")\n";
+  std::string config;
+  switch (d.component) {
+    case Component::wan_dit: {
+      FW_ASSIGN_OR_RETURN(auto c, WanDitConfig::from_json(d.config, path));
+      config = config_line(c);
+      break;
+    }
+    case Component::umt5: {
+      FW_ASSIGN_OR_RETURN(auto c, Umt5Config::from_json(d.config, path));
+      config = config_line(c);
+      break;
+    }
+    case Component::wan_vae: {
+      FW_ASSIGN_OR_RETURN(auto c, WanVaeConfig::from_json(d.config, path));
+      config = config_line(c);
+      break;
+    }
+  }
+  os << "config: " << config << " (read from the file)\n";
+  if (is_gguf_file(path)) {
+    FW_ASSIGN_OR_RETURN(auto gguf, GgufFile::open(path));
+    std::map<std::string, int> types;
+    for (const auto& t : gguf->header().tensors) types[t.type->name]++;
+    os << "ggml types:";
+    for (const auto& [t, n] : types) os << " " << t << " x" << n;
+    os << " (quantized types are dequantized to bf16 at load)\n";
+  }
+  return Status::Ok();
 }
 
 bool has_weights(const fs::path& dir) {
@@ -122,8 +173,19 @@ Expected<std::string> describe_checkpoint(const std::string& path, const InfoOpt
   os << "path: " << path << "\n";
   if (!fs::is_directory(p, ec)) {
     FW_ASSIGN_OR_RETURN(auto store, WeightStore::open(path));
-    os << "layout: " << (path.ends_with(".index.json") ? "sharded safetensors (index)" : "safetensors file")
-       << "\n";
+    // A model component is named with its layout, a LoRA as one; any other tensor file is listed as is.
+    FW_ASSIGN_OR_RETURN(auto detected, open_any(path));
+    if (detected) {
+      FW_RETURN_IF_ERROR(describe_single_file(path, *detected, os));
+      describe_weights(detected->store, o, "", os);
+      return os.str();
+    }
+    if (const size_t modules = lora_module_count(store))
+      os << "layout: LoRA, " << modules
+         << " low-rank modules (merged with fastwan generate --lora FILE[:SCALE])\n";
+    else
+      os << "layout: " << (path.ends_with(".index.json") ? "sharded safetensors (index)" : "tensor file")
+         << "\n";
     describe_weights(store, o, "", os);
     return os.str();
   }

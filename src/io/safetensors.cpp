@@ -1,10 +1,5 @@
 #include "io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +7,8 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "io/mapped_file.h"
 
 namespace fastwan {
 namespace {
@@ -114,29 +111,15 @@ Expected<std::vector<TensorInfo>> parse_safetensors_header(const char* text, siz
 
 Expected<std::shared_ptr<SafetensorsFile>> SafetensorsFile::open(const std::string& path) {
   auto fail = [&](const std::string& why) { return Error(path + ": " + why); };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::string("cannot open: ") + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return fail("not a regular file");
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size < 8) {
-    ::close(fd);
+  FW_ASSIGN_OR_RETURN(auto mapping, map_file(path));
+  const uint64_t size = mapping->bytes;
+  if (size < 8)
     return fail("file is " + std::to_string(size) +
                 " bytes, too short for a safetensors header (truncated?)");
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) return fail(std::string("mmap failed: ") + std::strerror(errno));
-
   auto file = std::make_shared<SafetensorsFile>();
   file->path_ = path;
-  file->mapping_ = std::make_shared<Storage>();
-  file->mapping_->data = p;
-  file->mapping_->bytes = size;
-  file->mapping_->owner = std::shared_ptr<void>(p, [size](void* q) { ::munmap(q, size); });
+  file->mapping_ = std::move(mapping);
+  const void* p = file->mapping_->data;
 
   uint64_t n = 0;
   std::memcpy(&n, p, 8);  // little-endian on every platform we build for

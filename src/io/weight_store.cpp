@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/gguf.h"
 #include "io/json_config.h"
 
 namespace fastwan {
@@ -44,10 +45,11 @@ Expected<WeightStore> WeightStore::open(const std::string& path) {
                  ": several .safetensors files but no *.safetensors.index.json saying which tensor is where");
   }
   if (ends_with(path, ".index.json")) return open_index(path);
+  if (is_gguf_file(path)) return open_gguf_store(path);
   FW_ASSIGN_OR_RETURN(auto file, SafetensorsFile::open(path));
   WeightStore store;
   store.source_ = path;
-  for (const auto& t : file->tensors()) store.index_[t.name] = {file.get(), &t};
+  for (const auto& t : file->tensors()) store.index_[t.name] = {t, file.get(), nullptr};
   store.files_.push_back(std::move(file));
   return store;
 }
@@ -85,7 +87,7 @@ Expected<WeightStore> WeightStore::open_index(const std::string& index_path) {
     if (!info)
       return Error(index_path + ": says tensor '" + name + "' is in " + shard +
                    ", but that file has no such tensor");
-    store.index_[name] = {file.get(), info};
+    store.index_[name] = {*info, file.get(), nullptr};
   }
   for (auto& [name, f] : shards) store.files_.push_back(f);
   return store;
@@ -97,14 +99,60 @@ std::vector<std::string> WeightStore::names() const {
   return out;
 }
 
+WeightStore WeightStore::of_readers(std::string source, std::shared_ptr<const void> keep_alive) {
+  WeightStore store;
+  store.source_ = std::move(source);
+  store.keep_alive_.push_back(std::move(keep_alive));
+  return store;
+}
+
 const TensorInfo* WeightStore::info(const std::string& name) const {
   auto it = index_.find(name);
-  return it == index_.end() ? nullptr : it->second.info;
+  return it == index_.end() ? nullptr : &it->second.info;
 }
 
 std::string WeightStore::file_of(const std::string& name) const {
   auto it = index_.find(name);
-  return it == index_.end() ? source_ : it->second.file->path();
+  return it == index_.end() || !it->second.file ? source_ : it->second.file->path();
+}
+
+std::optional<std::string> WeightStore::metadata(const std::string& key) const {
+  for (const auto& f : files_)
+    if (auto it = f->metadata().find(key); it != f->metadata().end()) return it->second;
+  if (auto it = metadata_.find(key); it != metadata_.end()) return it->second;
+  return std::nullopt;
+}
+
+std::string WeightStore::stored_name(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? name : it->second.info.name;
+}
+
+Status WeightStore::rename(const std::function<std::optional<std::string>(const std::string&)>& rename) {
+  std::map<std::string, Entry> renamed;
+  for (auto& [name, entry] : index_) {
+    const std::string to = rename(name).value_or(name);
+    if (renamed.count(to))
+      return Error(source_ + ": tensors '" + renamed[to].info.name + "' and '" + entry.info.name +
+                   "' both stand for '" + to + "'");
+    renamed[to] = std::move(entry);
+  }
+  index_ = std::move(renamed);
+  return Status::Ok();
+}
+
+void WeightStore::set(const std::string& name, TensorInfo info, Reader read) {
+  index_[name] = {std::move(info), nullptr, std::move(read)};
+}
+
+WeightStore::Reader WeightStore::reader(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) return nullptr;
+  if (it->second.read) return it->second.read;
+  const SafetensorsFile* file = it->second.file;
+  const TensorInfo info = it->second.info;
+  // The files stay alive as long as the store that holds the reader's entry.
+  return [file, info]() -> Expected<Tensor> { return file->tensor(info); };
 }
 
 Expected<Tensor> WeightStore::get(const std::string& name) const {
@@ -112,15 +160,21 @@ Expected<Tensor> WeightStore::get(const std::string& name) const {
   if (it == index_.end())
     return Error("tensor '" + name + "' not found in " + source_ + " (" + std::to_string(index_.size()) +
                  " tensors there)");
-  return it->second.file->tensor(*it->second.info);
+  if (it->second.read) {
+    auto t = it->second.read();
+    if (!t) return t.error().with_context("tensor '" + name + "'");
+    return t;
+  }
+  return it->second.file->tensor(it->second.info);
 }
 
 Expected<Tensor> WeightStore::get(const std::string& name, const Shape& shape) const {
   FW_ASSIGN_OR_RETURN(Tensor t, get(name));
   if (t.shape() != shape || !dtype_is_float(t.dtype()))
-    return Error("tensor '" + name + "' in " + file_of(name) + ": expected a float tensor of shape " +
-                 shape_string(shape) + ", found " + std::string(dtype_safetensors_name(t.dtype())) +
-                 shape_string(t.shape()));
+    return Error("tensor '" + name + "'" +
+                 (stored_name(name) != name ? " (stored as '" + stored_name(name) + "')" : "") + " in " +
+                 file_of(name) + ": expected a float tensor of shape " + shape_string(shape) + ", found " +
+                 std::string(dtype_safetensors_name(t.dtype())) + shape_string(t.shape()));
   return t;
 }
 

@@ -55,7 +55,7 @@ Backend cpu_backend() {
   };
   b.load_denoiser = [](const ModelFolder& f,
                        const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
     auto dit = WanTransformer3DModel::load(f.dit, store, options);
     if (!dit) return dit.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(new CpuDenoiser(std::move(*dit)));

@@ -265,8 +265,18 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
     return Error(decoder ? "--taehv: only used with --decoder taehv, not with --decoder wan-vae"
                          : "--taehv: only used with --decoder taehv; this model's default decoder is wan-vae "
                            "(add --decoder taehv)");
-  ComponentRequest components{f.taehv, p.decoder == DecoderKind::wan_vae, p.decoder == DecoderKind::taehv};
-  FW_RETURN_IF_ERROR(find_components(p.model, components));
+  const ComponentRequest components{f.taehv, p.decoder == DecoderKind::wan_vae,
+                                    p.decoder == DecoderKind::taehv};
+  FW_RETURN_IF_ERROR(find_components(p.model, components, {f.text_encoder, f.vae, f.tokenizer}));
+  for (const auto& text : f.loras) {
+    FW_ASSIGN_OR_RETURN(LoraSpec spec, parse_lora_spec(text));
+    p.model.loras.push_back(spec);
+  }
+  if (!p.model.loras.empty()) {
+    // Matches every LoRA against the transformer now (headers only), so a bad one fails before any work.
+    FW_ASSIGN_OR_RETURN(WeightStore checked, open_transformer_weights(p.model));
+    (void)checked;
+  }
 
   p.width = f.width.value_or(d.width);
   p.height = f.height.value_or(d.height);

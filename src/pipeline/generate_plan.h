@@ -24,6 +24,8 @@ struct GenerateFlags {
   bool keep_text_encoder = false;
   std::string negative_prompt;
   std::string model, base, taehv;
+  std::string text_encoder, vae, tokenizer;  // parts named apart from --model (single files)
+  std::vector<std::string> loras;            // --lora FILE[:SCALE], repeatable
   std::optional<int> width, height, frames, fps, steps, crf;
   std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps, linear, attention;
   std::optional<double> cfg_scale, flow_shift;

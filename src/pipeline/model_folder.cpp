@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/log.h"
 #include "io/hf_cache.h"
 #include "io/json_config.h"
 #include "io/weight_store.h"
+#include "models/checkpoint.h"
 #include "models/taehv/config.h"
 #include "models/wan_vae/config.h"
 
@@ -18,7 +20,7 @@ const char kBaseHint[] =
     "; a FastWan-QAD repository holds only the transformer: give the base model with --base "
     "Wan-AI/Wan2.1-T2V-1.3B-Diffusers or --base DIR";
 
-// The model folder first, then the base folder.
+// The model folder first, then the base folder (a single transformer file has no folder to search).
 struct Search {
   fs::path model, base;
 
@@ -28,9 +30,15 @@ struct Search {
     auto present = [&](const fs::path& p) {
       return folder ? fs::is_directory(p, ec) : fs::is_regular_file(p, ec);
     };
-    if (present(model / rel)) return model / rel;
+    if (!model.empty() && present(model / rel)) return model / rel;
     if (!base.empty() && present(base / rel)) return base / rel;
     const std::string shown = rel + (folder ? "/" : "");
+    if (model.empty() && base.empty())
+      return Error("missing " + shown + " (expected " + expected +
+                   "): --model is a single transformer file; name the part with its flag or give --base");
+    if (model.empty())
+      return Error("missing " + shown + ": searched " + (base / rel).string() + " (expected " + expected +
+                   ")");
     if (base.empty())
       return Error("missing " + shown + ": searched " + (model / rel).string() + " (expected " + expected +
                    ")" + kBaseHint);
@@ -46,6 +54,25 @@ Expected<std::string> config_in(const fs::path& dir, const std::string& expected
   if (!fs::is_regular_file(config, ec))
     return Error("missing " + config.string() + " (expected " + expected + ")");
   return config.string();
+}
+
+// A part named by its flag (--text-encoder, --vae), else the one the search finds.
+Expected<fs::path> part_path(const std::string& given, const std::string& flag, const Search& s,
+                             const std::string& rel, const std::string& expected) {
+  if (given.empty()) return s.find(rel, true, expected);
+  std::error_code ec;
+  if (!fs::exists(given, ec))
+    return Error(flag + " " + given + ": no such file or folder (expected " + expected + ")");
+  return fs::path(given);
+}
+
+// The config of a part given as a single file (read from its tensors); its headers are checked on the way.
+template <typename Config>
+Expected<Config> config_of_file(Expected<Checkpoint<Config>> (*open)(const std::string&),
+                                const fs::path& file, const std::string& what) {
+  auto ckpt = open(file.string());
+  if (!ckpt) return ckpt.error().with_context(what);
+  return ckpt->config;
 }
 
 // Opening the store validates every header and shard without reading tensors.
@@ -105,16 +132,23 @@ Status read_scheduler(const Search& s, ModelFolder& f) {
   return Status::Ok();
 }
 
-Status find_decoder_files(const ComponentRequest& q, const Search& s, ModelFolder& f) {
+Status find_decoder_files(const ComponentRequest& q, const NamedParts& n, const Search& s, ModelFolder& f) {
   std::error_code ec;
   if (q.need_vae) {
-    FW_ASSIGN_OR_RETURN(fs::path vae, s.find("vae", true, "the Wan VAE: config.json and weights"));
-    FW_ASSIGN_OR_RETURN(std::string config, config_in(vae, "the Wan VAE's config"));
-    FW_ASSIGN_OR_RETURN(WanVaeConfig vc, WanVaeConfig::load(config));
+    FW_ASSIGN_OR_RETURN(fs::path vae,
+                        part_path(n.vae, "--vae", s, "vae", "the Wan VAE: config.json and weights"));
+    std::string config = vae.string();
+    WanVaeConfig vc;
+    if (fs::is_directory(vae, ec)) {
+      FW_ASSIGN_OR_RETURN(config, config_in(vae, "the Wan VAE's config"));
+      FW_ASSIGN_OR_RETURN(vc, WanVaeConfig::load(config));
+      FW_RETURN_IF_ERROR(check_weights(vae, "Wan VAE"));
+    } else {
+      FW_ASSIGN_OR_RETURN(vc, config_of_file(open_wan_vae, vae, "Wan VAE"));
+    }
     if (vc.z_dim != f.dit.out_channels)
       return Error(config + ": z_dim " + std::to_string(vc.z_dim) + " does not match out_channels " +
                    std::to_string(f.dit.out_channels) + " of " + f.transformer_config);
-    FW_RETURN_IF_ERROR(check_weights(vae, "Wan VAE"));
     f.vae = vae.string();
   }
   if (q.need_taehv) {
@@ -144,52 +178,106 @@ Status find_decoder_files(const ComponentRequest& q, const Search& s, ModelFolde
 
 Expected<ModelFolder> locate_model_folder(const std::string& model, const std::string& base) {
   ModelFolder f;
-  FW_ASSIGN_OR_RETURN(f.model_dir, resolve_model_location(model, "--model"));
+  std::error_code ec;
+  if (fs::is_regular_file(model, ec)) {
+    f.single_file = true;
+    f.model_dir = model;
+  } else {
+    FW_ASSIGN_OR_RETURN(f.model_dir, resolve_model_location(model, "--model"));
+  }
   if (!base.empty()) {
     FW_ASSIGN_OR_RETURN(f.base_dir, resolve_model_location(base, "--base"));
+  }
+  if (f.single_file) {
+    f.evidence.name = fs::path(model).stem().string();
+    f.evidence.overlay = !f.base_dir.empty();
+    return f;
   }
   f.evidence.name = model_name(model, f.model_dir);
   FW_RETURN_IF_ERROR(read_model_index(f.model_dir, f.evidence));
   read_hints(f.model_dir, f.evidence);
-  std::error_code ec;
   f.evidence.overlay = !f.base_dir.empty() && !fs::is_directory(fs::path(f.model_dir) / "text_encoder", ec);
   return f;
 }
 
-Status find_components(ModelFolder& f, const ComponentRequest& q) {
-  const Search s{f.model_dir, f.base_dir};
-  // The transformer is the model's own (that is what a FastWan-QAD repository brings); only its config may
-  // come from the base.
+namespace {
+
+// The transformer is the model's own (that is what a FastWan-QAD repository brings); only its config may
+// come from the base. A single file carries its config.
+Status find_transformer(const Search& s, ModelFolder& f) {
   std::error_code ec;
-  if (!fs::is_directory(s.model / "transformer", ec))
-    return Error("missing transformer/: searched " + (s.model / "transformer").string() +
-                 " (expected the Wan DiT: config.json and weights)");
-  f.transformer = (s.model / "transformer").string();
-  FW_ASSIGN_OR_RETURN(fs::path dit_config,
-                      s.find("transformer/config.json", false, "the transformer's config"));
-  f.transformer_config = dit_config.string();
-  FW_ASSIGN_OR_RETURN(f.dit, WanDitConfig::load(f.transformer_config));
+  if (f.single_file) {
+    f.transformer = f.transformer_config = f.model_dir;
+    FW_ASSIGN_OR_RETURN(f.dit, config_of_file(open_wan_dit, f.model_dir, "transformer"));
+  } else {
+    if (!fs::is_directory(s.model / "transformer", ec))
+      return Error("missing transformer/: searched " + (s.model / "transformer").string() +
+                   " (expected the Wan DiT: config.json and weights)");
+    f.transformer = (s.model / "transformer").string();
+    FW_ASSIGN_OR_RETURN(fs::path dit_config,
+                        s.find("transformer/config.json", false, "the transformer's config"));
+    f.transformer_config = dit_config.string();
+    FW_ASSIGN_OR_RETURN(f.dit, WanDitConfig::load(f.transformer_config));
+  }
   if (f.dit.in_channels != f.dit.out_channels)
     return Error(f.transformer_config + ": in_channels " + std::to_string(f.dit.in_channels) +
                  " differs from out_channels " + std::to_string(f.dit.out_channels) +
                  ": not a text-to-video transformer (fastwan generate runs Wan2.1 T2V)");
-  FW_RETURN_IF_ERROR(check_weights(f.transformer, "transformer"));
+  if (!f.single_file) FW_RETURN_IF_ERROR(check_weights(f.transformer, "transformer"));
+  return Status::Ok();
+}
 
-  FW_ASSIGN_OR_RETURN(fs::path te,
-                      s.find("text_encoder", true, "the UMT5 text encoder: config.json and weights"));
-  FW_ASSIGN_OR_RETURN(std::string te_config, config_in(te, "the UMT5 text encoder's config"));
-  FW_ASSIGN_OR_RETURN(f.text, Umt5Config::load(te_config));
+Status find_text_parts(const NamedParts& q, const Search& s, ModelFolder& f) {
+  std::error_code ec;
+  FW_ASSIGN_OR_RETURN(fs::path te, part_path(q.text_encoder, "--text-encoder", s, "text_encoder",
+                                             "the UMT5 text encoder: config.json and weights"));
+  std::string te_config = te.string();
+  if (fs::is_directory(te, ec)) {
+    FW_ASSIGN_OR_RETURN(te_config, config_in(te, "the UMT5 text encoder's config"));
+    FW_ASSIGN_OR_RETURN(f.text, Umt5Config::load(te_config));
+  } else {
+    FW_ASSIGN_OR_RETURN(f.text, config_of_file(open_umt5, te, "text encoder"));
+  }
   if (f.text.d_model != f.dit.text_dim)
     return Error(te_config + ": d_model " + std::to_string(f.text.d_model) + " does not match text_dim " +
                  std::to_string(f.dit.text_dim) + " of " + f.transformer_config);
-  FW_RETURN_IF_ERROR(check_weights(te, "text encoder"));
+  if (fs::is_directory(te, ec)) FW_RETURN_IF_ERROR(check_weights(te, "text encoder"));
   f.text_encoder = te.string();
-  FW_ASSIGN_OR_RETURN(fs::path spiece,
-                      s.find("tokenizer/spiece.model", false, "the UMT5 sentencepiece model"));
+  if (q.tokenizer.empty()) {
+    FW_ASSIGN_OR_RETURN(fs::path spiece,
+                        s.find("tokenizer/spiece.model", false, "the UMT5 sentencepiece model"));
+    f.spiece_model = spiece.string();
+    return Status::Ok();
+  }
+  const fs::path spiece =
+      fs::is_directory(q.tokenizer, ec) ? fs::path(q.tokenizer) / "spiece.model" : fs::path(q.tokenizer);
+  if (!fs::is_regular_file(spiece, ec))
+    return Error("--tokenizer " + q.tokenizer + ": no " + spiece.string() +
+                 " (expected the UMT5 sentencepiece model, or a folder holding spiece.model)");
   f.spiece_model = spiece.string();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status find_components(ModelFolder& f, const ComponentRequest& q, const NamedParts& n) {
+  const Search s{f.single_file ? fs::path() : fs::path(f.model_dir), f.base_dir};
+  FW_RETURN_IF_ERROR(find_transformer(s, f));
+  FW_RETURN_IF_ERROR(find_text_parts(n, s, f));
 
   FW_RETURN_IF_ERROR(read_scheduler(s, f));
-  return find_decoder_files(q, s, f);
+  return find_decoder_files(q, n, s, f);
+}
+
+Expected<WeightStore> open_transformer_weights(const ModelFolder& f) {
+  FW_ASSIGN_OR_RETURN(WeightStore store, open_component_weights(f.transformer, Component::wan_dit));
+  FW_ASSIGN_OR_RETURN(auto merged, merge_loras(store, f.loras));
+  for (const auto& line : merged) log_info("lora " + line);
+  return store;
+}
+
+Expected<WeightStore> open_text_encoder_weights(const ModelFolder& f) {
+  return open_component_weights(f.text_encoder, Component::umt5);
 }
 
 }  // namespace fastwan

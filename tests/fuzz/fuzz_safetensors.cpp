@@ -7,6 +7,7 @@
 #include <string>
 
 #include "fuzz/corrupt_files.h"
+#include "fuzz/fuzz_target.h"
 #include "io/safetensors.h"
 
 namespace {
@@ -33,28 +34,4 @@ void run_one(const uint8_t* data, size_t size) {
 
 }  // namespace
 
-// Seeds come from the corrupt-file list so the fuzzer starts at the interesting edges.
-extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static bool seeded = [] {
-    for (const auto& c : fastwan::test::corrupt_safetensors_files())
-      run_one(reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size());
-    return true;
-  }();
-  (void)seeded;
-  run_one(data, size);
-  return 0;
-}
-
-extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  // Half of the time start from a valid file so mutations explore the header fields, not only garbage.
-  if (seed % 2 == 0) {
-    const std::string valid = fastwan::test::valid_safetensors_image();
-    if (valid.size() <= max_size) {
-      std::copy(valid.begin(), valid.end(), data);
-      size = valid.size();
-    }
-  }
-  return LLVMFuzzerMutate(data, size, max_size);
-}
+FASTWAN_FUZZ_TARGET(run_one, fastwan::test::corrupt_safetensors_files, fastwan::test::valid_safetensors_image)

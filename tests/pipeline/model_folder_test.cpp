@@ -5,6 +5,7 @@
 
 #include "common/test_util.h"
 #include "io/hf_cache.h"
+#include "models/convert.h"
 #include "pipeline/model_defaults.h"
 #include "pipeline/model_folder.h"
 #include "synth/synth.h"
@@ -134,13 +135,15 @@ class ModelFolderTest : public testing::Test {
       fs::copy_file(fs::path(wan()) / "transformer" / "config.json", q / "transformer" / "config.json");
     return q.string();
   }
-  Expected<ModelFolder> resolve(const std::string& model, const std::string& base, ComponentRequest r) const {
+  Expected<ModelFolder> resolve(const std::string& model, const std::string& base, ComponentRequest r,
+                                const NamedParts& parts = {}) const {
     FW_ASSIGN_OR_RETURN(ModelFolder f, locate_model_folder(model, base));
-    FW_RETURN_IF_ERROR(find_components(f, r));
+    FW_RETURN_IF_ERROR(find_components(f, r, parts));
     return f;
   }
-  std::string error_of(const std::string& model, const std::string& base, ComponentRequest r) const {
-    auto f = resolve(model, base, r);
+  std::string error_of(const std::string& model, const std::string& base, ComponentRequest r,
+                       const NamedParts& parts = {}) const {
+    auto f = resolve(model, base, r, parts);
     return f.ok() ? std::string("(no error)") : f.error().message();
   }
   test::TempDir dir_;
@@ -161,6 +164,46 @@ TEST_F(ModelFolderTest, ADiffusersFolderHasEverything) {
   EXPECT_EQ(f.vae, wan() + "/vae");
   EXPECT_EQ(f.taehv, wan() + "/taew2_1.safetensors");
   EXPECT_EQ(f.dit.text_dim, f.text.d_model);
+}
+
+TEST_F(ModelFolderTest, ASingleTransformerFileTakesItsPartsFromFlags) {
+  ASSERT_OK_AND_ASSIGN(auto dit, open_wan_dit(wan() + "/transformer"));
+  ASSERT_OK_AND_ASSIGN(auto te, open_umt5(wan() + "/text_encoder"));
+  ASSERT_OK_AND_ASSIGN(auto vae, open_wan_vae(wan() + "/vae"));
+  const std::string file = dir_.file("dit.safetensors");
+  ASSERT_OK(write_component_file(dit.store, Component::wan_dit,
+                                 {true, kComfyDitPrefix, false, dit.config.to_json()}, file));
+  ASSERT_OK(write_component_file(te.store, Component::umt5, {true, "", false, nullptr},
+                                 dir_.file("t5.safetensors")));
+  ASSERT_OK(write_component_file(vae.store, Component::wan_vae, {true, "", false, nullptr},
+                                 dir_.file("vae.safetensors")));
+  const NamedParts parts{dir_.file("t5.safetensors"), dir_.file("vae.safetensors"),
+                         wan() + "/tokenizer/spiece.model"};
+  ASSERT_OK_AND_ASSIGN(ModelFolder f, resolve(file, "", {"", true, false}, parts));
+  EXPECT_TRUE(f.single_file);
+  EXPECT_EQ(f.name, "dit");
+  EXPECT_EQ(f.transformer, file);
+  EXPECT_EQ(f.dit.to_json(), dit.config.to_json());
+  EXPECT_EQ(f.text.to_json(), te.config.to_json());
+  EXPECT_EQ(f.text_encoder, dir_.file("t5.safetensors"));
+  EXPECT_EQ(f.vae, dir_.file("vae.safetensors"));
+  EXPECT_EQ(f.spiece_model, wan() + "/tokenizer/spiece.model");
+  EXPECT_FALSE(f.flow_shift.has_value());
+  // With --base, what the flags do not name comes from the base folder.
+  ASSERT_OK_AND_ASSIGN(ModelFolder g,
+                       resolve(file, wan(), {"", true, false}, {"", "", wan() + "/tokenizer"}));
+  EXPECT_EQ(g.text_encoder, wan() + "/text_encoder");
+  EXPECT_EQ(g.vae, wan() + "/vae");
+  EXPECT_EQ(g.spiece_model, wan() + "/tokenizer/spiece.model");
+  ASSERT_TRUE(g.flow_shift.has_value());
+  EXPECT_NE(
+      error_of(file, "", {"", false, false}, {dir_.file("t5.safetensors"), "", ""})
+          .find("missing tokenizer/spiece.model (expected the UMT5 sentencepiece model): --model is a single "
+                "transformer file"),
+      std::string::npos);
+  EXPECT_NE(error_of(file, "", {"", false, false}, {dir_.file("t5.safetensors"), "", dir_.file("nothing")})
+                .find("--tokenizer " + dir_.file("nothing") + ": no "),
+            std::string::npos);
 }
 
 TEST_F(ModelFolderTest, AnOverlayTakesTheRestFromTheBase) {

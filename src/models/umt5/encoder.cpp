@@ -1,18 +1,16 @@
 #include "models/umt5/encoder.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "core/log.h"
+#include "models/checkpoint.h"
 
 namespace fastwan {
 
-Expected<Umt5EncoderModel> Umt5EncoderModel::load(const std::string& dir) {
-  const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
-  FW_ASSIGN_OR_RETURN(Umt5Config config, Umt5Config::load(config_path));
-  FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(dir));
-  auto model = load(config, store);
-  if (!model) return model.error().with_context(config_path + " does not match the weights");
+Expected<Umt5EncoderModel> Umt5EncoderModel::load(const std::string& path) {
+  FW_ASSIGN_OR_RETURN(auto ckpt, open_umt5(path));
+  auto model = load(ckpt.config, ckpt.store);
+  if (!model) return model.error().with_context(ckpt.config_source + " does not match the weights");
   return model;
 }
 

@@ -20,8 +20,9 @@ struct Umt5Stack {  // "encoder."
 
 class Umt5EncoderModel {
  public:
-  // `dir`: the text_encoder folder (config.json + model.safetensors[.index.json]).
-  static Expected<Umt5EncoderModel> load(const std::string& dir);
+  // `path`: the text_encoder folder (config.json + model.safetensors[.index.json]), or a single file in any
+  // layout models/checkpoint.h reads.
+  static Expected<Umt5EncoderModel> load(const std::string& path);
   static Expected<Umt5EncoderModel> load(const Umt5Config& config, const WeightStore& store);
 
   const Umt5Config& config() const { return config_; }

@@ -28,16 +28,13 @@ Expected<WanTextEncoder> WanTextEncoder::load(const std::string& model_dir) {
 
 Expected<WanTextEncoder> WanTextEncoder::load(const std::string& text_encoder_dir,
                                               const std::string& spiece_model) {
-  std::error_code ec;
-  if (!fs::is_directory(text_encoder_dir, ec))
-    return Error(text_encoder_dir + ": not a folder (expected the text encoder's config.json and weights)");
   WanTextEncoder t;
   FW_ASSIGN_OR_RETURN(t.tokenizer_, text::T5Tokenizer::load(spiece_model));
   FW_ASSIGN_OR_RETURN(t.encoder_, Umt5EncoderModel::load(text_encoder_dir));
   if (t.tokenizer_.vocab_size() > t.encoder_.config().vocab_size)
     return Error(spiece_model + ": " + std::to_string(t.tokenizer_.vocab_size()) +
                  " pieces, more than the vocab_size " + std::to_string(t.encoder_.config().vocab_size) +
-                 " of " + text_encoder_dir + "/config.json");
+                 " of the text encoder " + text_encoder_dir);
   return t;
 }
 

@@ -1,17 +1,14 @@
 #include "models/wan_dit/transformer.h"
 
-#include <filesystem>
-
 #include "core/log.h"
+#include "models/checkpoint.h"
 
 namespace fastwan {
 
 Expected<WanTransformer3DModel> WanTransformer3DModel::load(const std::string& path,
                                                             const quant::ModelOptions& options) {
-  const std::string config_path = (std::filesystem::path(path) / "config.json").string();
-  FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(config_path));
-  FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(path));
-  return load(config, store, options);
+  FW_ASSIGN_OR_RETURN(auto ckpt, open_wan_dit(path));
+  return load(ckpt.config, ckpt.store, options);
 }
 
 Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& c, const WeightStore& store,

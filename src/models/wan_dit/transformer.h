@@ -21,8 +21,9 @@ using DitTrace = std::function<void(const std::string& name, const Tensor& value
 
 class WanTransformer3DModel {
  public:
-  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint. `options`: the
-  // precision modes, run as fake quantization (the CPU oracle of each GPU mode).
+  // `path`: the transformer folder (config.json + weights) of a diffusers checkpoint, or a single file in any
+  // layout models/checkpoint.h reads. `options`: the precision modes, run as fake quantization (the CPU
+  // oracle of each GPU mode).
   static Expected<WanTransformer3DModel> load(const std::string& path,
                                               const quant::ModelOptions& options = {});
   static Expected<WanTransformer3DModel> load(const WanDitConfig& config, const WeightStore& store,

@@ -1,9 +1,9 @@
 #include "models/wan_vae/decoder.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 
+#include "models/checkpoint.h"
 #include "models/wan_vae/parameters.h"
 #include "ops/ops.h"
 
@@ -48,10 +48,8 @@ Tensor WanDecoder3d::operator()(const Tensor& x, WanFeatureCache& cache) const {
 }
 
 Expected<WanVaeDecoder> WanVaeDecoder::load(const std::string& path) {
-  const std::string config_path = (std::filesystem::path(path) / "config.json").string();
-  FW_ASSIGN_OR_RETURN(WanVaeConfig config, WanVaeConfig::load(config_path));
-  FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(path));
-  return load(config, store);
+  FW_ASSIGN_OR_RETURN(auto ckpt, open_wan_vae(path));
+  return load(ckpt.config, ckpt.store);
 }
 
 Expected<WanVaeDecoder> WanVaeDecoder::load(const WanVaeConfig& c, const WeightStore& store) {

@@ -35,7 +35,8 @@ using ChunkCallback = std::function<Status(const Tensor& chunk)>;
 
 class WanVaeDecoder : public VideoDecoder {
  public:
-  // `path`: the vae folder of a diffusers checkpoint (config.json + diffusion_pytorch_model.safetensors).
+  // `path`: the vae folder of a diffusers checkpoint (config.json + diffusion_pytorch_model.safetensors), or
+  // a single file such as wan_2.1_vae.safetensors.
   static Expected<WanVaeDecoder> load(const std::string& path);
   static Expected<WanVaeDecoder> load(const WanVaeConfig& config, const WeightStore& store);
 

@@ -82,7 +82,7 @@ Backend cuda_backend() {
   };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.text_encoder));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));
     auto weights = cuda::upload_umt5_weights(host.encoder().config(), store);
     if (!weights) return weights.error().with_context("text encoder " + f.text_encoder);
     auto gpu = std::make_unique<cuda::Umt5EncoderCuda>(cuda::DeviceContext::create(), host.encoder().config(),
@@ -102,7 +102,7 @@ Backend cuda_backend() {
           " cannot run it yet (the 8-bit attention kernel is not in this build); use --attention bf16, "
           "or --device cpu for the reference");
     }
-    FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
+    FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
     auto ctx = cuda::DeviceContext::create();
     auto weights = cuda::upload_dit_weights(*ctx, f.dit, store, options.linear);
     if (!weights) return weights.error().with_context("transformer " + f.transformer);
