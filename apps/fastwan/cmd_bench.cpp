@@ -15,7 +15,7 @@ Command add_bench(CLI::App& app) {
   auto options = std::make_shared<BenchOptions>();
   auto json = std::make_shared<std::string>();
   sub->add_option("--preset", options->preset, "Model geometry of the synthetic weights (wan2.1-1.3b)");
-  sub->add_option("--runs", options->runs, "Timed repetitions after one warm-up")->check(CLI::PositiveNumber);
+  sub->add_option("--runs", options->runs, "Timed repetitions after one warm-up")->check(CLI::Range(1, 1000));
   sub->add_option("--json", *json, "Also write the stage table as JSON to this file");
   return {sub, [=] {
             auto report = run_bench(*options);
