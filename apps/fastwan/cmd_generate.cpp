@@ -158,8 +158,7 @@ Command add_generate(CLI::App& app) {
               progress.abandon();
               return fail(result.error().message());
             }
-            std::fprintf(text, "time: %s, peak host memory %.2f GB\n", progress.summary().c_str(),
-                         static_cast<double>(peak_host_memory_bytes()) / 1e9);
+            std::fprintf(text, "time: %s, %s\n", progress.summary().c_str(), peak_memory_text(*plan).c_str());
             if (!plan->numbered_outputs()) print(result->front());
             if (!json->empty()) {
               Status s = write_json_report(*json, generate_report(*plan, progress, *result));
