@@ -77,9 +77,11 @@ Command add_generate(CLI::App& app) {
   sub->add_flag("--keep-text-encoder", f->keep_text_encoder,
                 "Keep the text encoder (and the DiT, the decoder) loaded between streamed prompts");
   sub->add_option("-n,--negative-prompt", f->negative_prompt, "Negative prompt (used with guidance only)");
-  sub->add_option("--model", f->model, "Model folder, or ORG/NAME in the Hugging Face cache (required)");
+  sub->add_option("--model", f->model,
+                  "Model folder, or ORG/NAME in the Hugging Face cache (required unless --from)");
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");
-  sub->add_option("-o,--output", f->output, "out.mp4 (default), out.y4m, or a folder / frame_%05d.png");
+  sub->add_option("-o,--output", f->output,
+                  "out.mp4 (default), out.y4m, a folder / frame_%05d.png, or - (Y4M on stdout)");
   opt.add("-W,--width", f->width, "Width, a multiple of 16 (default 832)");
   opt.add("-H,--height", f->height, "Height, a multiple of 16 (default 480)");
   opt.add("--frames", f->frames, "Frames, 4n+1 (default 81)");
