@@ -60,7 +60,7 @@ Command add_bench(CLI::App& app) {
   auto runs = std::make_shared<int>(5);
   auto e2e = std::make_shared<E2eFlags>();
   sub->add_option("--runs", *runs, "Timed repetitions (the stage bench adds one warm-up)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000));
   sub->add_flag("--e2e", e2e->enabled,
                 "Run `fastwan generate` itself N times; min and median of every stage");
   sub->add_option("--model", e2e->generate.model, "--e2e: model folder or ORG/NAME");

@@ -80,14 +80,15 @@ Command add_generate(CLI::App& app) {
   sub->add_option(
       "--model", f->model,
       "Model folder, ORG/NAME in the Hugging Face cache, or one transformer file (.safetensors, .gguf) "
-      "(required)");
+      "(required unless --from)");
   sub->add_option("--text-encoder", f->text_encoder, "UMT5 text encoder: a single file or a folder");
   sub->add_option("--vae", f->vae, "Wan VAE: a single file (wan_2.1_vae.safetensors) or a folder");
   sub->add_option("--tokenizer", f->tokenizer, "Folder with the UMT5 spiece.model (or the file)");
   sub->add_option("--lora", f->loras, "LoRA for the transformer, FILE[:SCALE] (default scale 1); repeatable")
       ->allow_extra_args(false);
   sub->add_option("--base", f->base, "Base Wan2.1 folder or ORG/NAME for the components the model lacks");
-  sub->add_option("-o,--output", f->output, "out.mp4 (default), out.y4m, or a folder / frame_%05d.png");
+  sub->add_option("-o,--output", f->output,
+                  "out.mp4 (default), out.y4m, a folder / frame_%05d.png, or - (Y4M on stdout)");
   opt.add("-W,--width", f->width, "Width, a multiple of 16 (default 832)");
   opt.add("-H,--height", f->height, "Height, a multiple of 16 (default 480)");
   opt.add("--frames", f->frames, "Frames, 4n+1 (default 81)");
@@ -171,8 +172,7 @@ Command add_generate(CLI::App& app) {
               progress.abandon();
               return fail(result.error().message());
             }
-            std::fprintf(text, "time: %s, peak host memory %.2f GB\n", progress.summary().c_str(),
-                         static_cast<double>(peak_host_memory_bytes()) / 1e9);
+            std::fprintf(text, "time: %s, %s\n", progress.summary().c_str(), peak_memory_text(*plan).c_str());
             if (!plan->numbered_outputs()) print(result->front());
             if (!json->empty()) {
               Status s = write_json_report(*json, generate_report(*plan, progress, *result));

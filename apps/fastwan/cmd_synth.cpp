@@ -16,7 +16,13 @@ Command add_synth(CLI::App& app) {
       "defaults");
   sub->add_option("--out", options->out_dir, "Output folder (new or empty)")->required();
   sub->add_flag("--force", options->force, "Write into a folder that is not empty");
-  sub->add_option("--seed", options->seed, "Seed of the random weights");
+  // CLI11 would wrap -1 into 2^64 - 1; its own NonNegativeNumber check prints a 300-digit range.
+  sub->add_option("--seed", options->seed, "Seed of the random weights, 0 to 2^64-1")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return text.starts_with("-") ? "expected an integer from 0 to 18446744073709551615" : "";
+          },
+          "UINT"));
   return {sub, [=] {
             auto p = parse_synth_preset(*preset);
             if (!p) return fail(p.error().message());

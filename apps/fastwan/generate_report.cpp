@@ -13,6 +13,18 @@ int64_t peak_host_memory_bytes() {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
+std::string peak_memory_text(const GeneratePlan& plan) {
+  char text[128];
+  std::snprintf(text, sizeof text, "peak host memory %.2f GB",
+                static_cast<double>(peak_host_memory_bytes()) / 1e9);
+  std::string out = text;
+  if (const auto& device = plan.device.backend.peak_device_bytes) {
+    std::snprintf(text, sizeof text, ", peak device memory %.2f GB", static_cast<double>(device()) / 1e9);
+    out += text;
+  }
+  return out;
+}
+
 nlohmann::json generate_report(const GeneratePlan& plan, const Progress& progress,
                                const std::vector<GenerateResult>& results) {
   nlohmann::json stages = nlohmann::json::array();
@@ -31,11 +43,14 @@ nlohmann::json generate_report(const GeneratePlan& plan, const Progress& progres
     if (!r.latents.empty()) o["latents"] = r.latents;
     outputs.push_back(o);
   }
-  return {{"settings", plan.settings_json()},
-          {"stages", stages},
-          {"total_seconds", progress.elapsed()},
-          {"peak_host_memory_bytes", peak_host_memory_bytes()},
-          {"outputs", outputs}};
+  nlohmann::json report = {{"settings", plan.settings_json()},
+                           {"stages", stages},
+                           {"total_seconds", progress.elapsed()},
+                           {"peak_host_memory_bytes", peak_host_memory_bytes()},
+                           {"outputs", outputs}};
+  if (plan.device.backend.peak_device_bytes)
+    report["peak_device_memory_bytes"] = plan.device.backend.peak_device_bytes();
+  return report;
 }
 
 Status write_json_report(const std::string& path, const nlohmann::json& report) {

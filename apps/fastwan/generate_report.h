@@ -12,6 +12,8 @@ namespace fastwan::cli {
 
 // The peak resident memory of this process so far (getrusage), in bytes.
 int64_t peak_host_memory_bytes();
+// "peak host memory 0.35 GB" and, on a GPU, ", peak device memory 9.55 GB".
+std::string peak_memory_text(const GeneratePlan& plan);
 
 nlohmann::json generate_report(const GeneratePlan& plan, const Progress& progress,
                                const std::vector<GenerateResult>& results);

@@ -1,5 +1,6 @@
 #include "cuda/device.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "cuda/check.h"
@@ -31,18 +32,32 @@ Expected<DeviceInfo> device_info() {
 
 namespace {
 
+std::atomic<size_t> g_allocated{0}, g_peak{0};
+
 std::shared_ptr<Storage> cuda_storage(size_t bytes) {
   void* p = nullptr;
-  FW_CUDA_CHECK(cudaMalloc(&p, bytes == 0 ? 256 : bytes));
+  const size_t size = bytes == 0 ? 256 : bytes;
+  FW_CUDA_CHECK(cudaMalloc(&p, size));
+  const size_t now = g_allocated += size;
+  size_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
   auto s = std::make_shared<Storage>();
   s->data = p;
   s->bytes = bytes;
   s->device = Device::cuda;
-  s->owner = std::shared_ptr<void>(p, [](void* q) { cudaFree(q); });
+  s->owner = std::shared_ptr<void>(p, [size](void* q) {
+    cudaFree(q);
+    g_allocated -= size;
+  });
   return s;
 }
 
 }  // namespace
+
+size_t peak_allocated_bytes() {
+  return g_peak.load();
+}
 
 void install_device_allocator() {
   set_device_allocator(&cuda_storage);

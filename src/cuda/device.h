@@ -28,6 +28,9 @@ Expected<DeviceInfo> device_info();
 // Device tensors are allocated with plain cudaMalloc (see the arena for activations). Installs the
 // allocator that Tensor::empty(..., Device::cuda) uses.
 void install_device_allocator();
+// The most device memory fastwan's tensors and arenas held at once since the process started (the small
+// cuBLASLt and cuDNN workspaces are not counted).
+size_t peak_allocated_bytes();
 
 // Copies between host and device (synchronous on the default stream unless a stream is given).
 Tensor to_device(const Tensor& host, DType dtype,

@@ -53,6 +53,8 @@ struct Backend {
   std::function<Expected<std::unique_ptr<Denoiser>>(const ModelFolder&, const quant::ModelOptions&)>
       load_denoiser;
   std::function<Expected<std::unique_ptr<VideoDecoder>>(const ModelFolder&, DecoderKind)> load_decoder;
+  // The most device memory the stages held at once so far, in bytes; unset for the CPU (see the host's peak).
+  std::function<int64_t()> peak_device_bytes;
 };
 
 // The float32 CPU reference stages.

@@ -1,4 +1,6 @@
 // Checking -o / --format before any decoding, and opening the writer.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -98,6 +100,8 @@ Expected<VideoOutput> check_video_output(const VideoOutputOptions& o) {
   if (o.path == "-") {  // a pipe into ffmpeg or mpv: Y4M is the one format that streams without seeking
     if (o.format && *o.format != VideoFormat::y4m)
       return Error("-o -: stdout takes Y4M only, not --format " + video_format_name(*o.format));
+    if (::isatty(STDOUT_FILENO))
+      return Error("-o -: stdout is a terminal; pipe it into a program (| mpv -, | ffmpeg -i - out.webm)");
     out.format = VideoFormat::y4m;
     return out;
   }

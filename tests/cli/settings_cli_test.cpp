@@ -170,6 +170,11 @@ TEST_F(SettingsCli, DashOStreamsY4mIntoAPipe) {
   EXPECT_EQ(test::read_file(out.file("piped.y4m")), test::read_file(out.file("f.y4m")));
   EXPECT_NE(test::read_file(out.file("err.txt")).find("wrote stdout (1 frames, 16x16, 16 fps)"),
             std::string::npos);
+  // Binary frames into a terminal are refused (script(1) gives the run a terminal as stdout).
+  auto tty = run_command("script -qec \"" + fastwan_bin() + " generate -p x --model " + model("fastwan-qad") +
+                         " -o -\" /dev/null");
+  EXPECT_NE(tty.output.find("error: -o -: stdout is a terminal; pipe it into a program"), std::string::npos)
+      << tty.output;
   auto mp4 = generate(model("fastwan-qad"), "-o - --format mp4");
   EXPECT_EQ(mp4.status, 1);
   EXPECT_NE(mp4.output.find("error: -o -: stdout takes Y4M only, not --format mp4"), std::string::npos)

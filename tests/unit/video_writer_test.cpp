@@ -7,6 +7,7 @@
 #include "common/test_util.h"
 #include "video/frame_sink.h"
 #include "video/media_probe.h"
+#include "video/metadata.h"
 #include "video/png_names.h"
 #include "video/rgb.h"
 
@@ -117,6 +118,32 @@ TEST(VideoWriter, PngFramesRoundTripExactly) {
   EXPECT_EQ(files_in(dir.path() / "frames"), 3u);
   ASSERT_OK_AND_ASSIGN(auto decoded, test::decode_to_rgb(dir.file("frames/frame_%05d.png")));
   EXPECT_EQ(decoded, all);
+}
+
+TEST(VideoWriter, PngFramesCarryTheMetadataAsTextChunks) {
+  TempDir dir;
+  VideoOutputOptions o;
+  o.path = dir.file("f_%02d.png");
+  o.metadata = {{"prompt",
+                 "a r\xc3\xa4"
+                 "ccoon\nin snow"},
+                {"fastwan", "{\"seed\": 7}"}};
+  ASSERT_OK_AND_ASSIGN(auto sink, open(o, 6, 4));
+  const auto f = test_frame(6, 4, 0);
+  ASSERT_OK(sink->write(f.data()));
+  ASSERT_OK(sink->finish());
+  ASSERT_OK_AND_ASSIGN(VideoMetadata m, read_video_metadata(dir.file("f_00.png")));
+  EXPECT_EQ(m, o.metadata);
+  // Still a valid PNG of the same pixels for an independent reader.
+  ASSERT_OK_AND_ASSIGN(auto decoded, test::decode_to_rgb(dir.file("f_%02d.png")));
+  EXPECT_EQ(decoded, f);
+  // A truncated file is an error naming it, not a crash.
+  const std::string png = test::read_file(dir.file("f_00.png"));
+  auto cut = png_text(png.substr(0, 50), "cut.png");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message().find("cut.png: truncated PNG chunk"), std::string::npos)
+      << cut.error().message();
+  EXPECT_FALSE(png_text("not a png", "x.png").ok());
 }
 
 #if FASTWAN_TEST_MP4

@@ -121,6 +121,7 @@ Backend cuda_backend() {
     FW_ASSIGN_OR_RETURN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu, cuda::DeviceContext::create()));
     return std::unique_ptr<VideoDecoder>(std::move(gpu));
   };
+  b.peak_device_bytes = [] { return static_cast<int64_t>(cuda::peak_allocated_bytes()); };
   return b;
 }
 
