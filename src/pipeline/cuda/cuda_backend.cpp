@@ -95,12 +95,11 @@ Backend cuda_backend() {
   };
   b.load_denoiser = [](const ModelFolder& f,
                        const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
-    if (options.attention != quant::AttentionMode::bf16) {
+    if (const std::string missing = quant::gpu_missing_mode(options); !missing.empty()) {
       FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
-      return Error(
-          "--attention " + std::string(quant::attention_mode_name(options.attention)) + ": " + info.name +
-          " cannot run it yet (the 8-bit attention kernel is not in this build); use --attention bf16, "
-          "or --device cpu for the reference");
+      return Error(missing + ": " + info.name +
+                   " cannot run it yet (no GPU kernel for it in this build); use " +
+                   missing.substr(0, missing.find(' ')) + " bf16, or --device cpu for the reference");
     }
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.transformer));
     auto ctx = cuda::DeviceContext::create();
