@@ -193,7 +193,9 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   p.family = family.value_or(guess.family);
   p.family_reason = family ? "--family " + *f.family : guess.reason;
   const FamilyDefaults d = family_defaults(p.family);
-  const ModesGuess modes = default_model_options(p.family, p.model.name);
+  FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
+  const ModesGuess modes =
+      default_model_options(p.family, p.model.name, p.device.note, p.device.backend.runs);
   p.modes = modes.options;
   p.modes_reason = modes.reason;
   if (linear) p.modes.linear = *linear;
@@ -229,7 +231,6 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   if (p.numbered_outputs() && p.output.format == VideoFormat::png)
     return Error("-o " + f.output + ": PNG frames take one prompt; for several give a file such as out.mp4 " +
                  "(written as out-1.mp4, out-2.mp4, ...)");
-  FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
   return p;
 }
 

@@ -42,19 +42,37 @@ FamilyDefaults family_defaults(ModelFamily family) {
   return d;
 }
 
-ModesGuess default_model_options(ModelFamily family, const std::string& name) {
-  ModesGuess g;
-  if (family != ModelFamily::fastwan_qad) {
-    g.reason = "Wan2.1 runs in bf16";
-    return g;
+ModesGuess default_model_options(ModelFamily family, const std::string& name, std::string_view device,
+                                 const std::function<bool(const quant::ModelOptions&)>& runs) {
+  using quant::AttentionMode, quant::LinearMode;
+  if (family != ModelFamily::fastwan_qad) return {{}, "Wan2.1 runs in bf16"};
+  const std::string n = lower(name);
+  quant::ModelOptions trained{LinearMode::nvfp4, AttentionMode::fp4};
+  std::string checkpoint = "FastWan-QAD-1.3B";
+  if (n.find("fp8") != std::string::npos) {
+    trained = {LinearMode::fp8, AttentionMode::sage8};
+    checkpoint = "FastWan-QAD-FP8";
+  } else if (n.find("sa2") != std::string::npos) {
+    trained.attention = AttentionMode::sage8;
+    checkpoint = "FastWan-QAD-1.3B-SA2";
   }
-  if (lower(name).find("fp8") != std::string::npos) {
-    g.options.linear = quant::LinearMode::fp8;
-    g.reason = "FastWan-QAD-FP8 was trained with FP8 per-tensor linears";
-    return g;
-  }
-  g.reason = "the NVFP4 FastWan-QAD checkpoints' own modes (nvfp4 linears) are not in this build yet";
-  return g;
+  // A mode the device does not run falls back to bf16, the linears and the attention each on their own.
+  quant::ModelOptions chosen;
+  for (const quant::ModelOptions& o : {trained, quant::ModelOptions{trained.linear, AttentionMode::bf16},
+                                       quant::ModelOptions{LinearMode::bf16, trained.attention}})
+    if (runs(o)) {
+      chosen = o;
+      break;
+    }
+  if (chosen == trained) return {chosen, "as " + checkpoint + " was trained"};
+  std::string lacking;
+  if (chosen.linear != trained.linear)
+    lacking = "linear " + std::string(quant::linear_mode_name(trained.linear));
+  if (chosen.attention != trained.attention)
+    lacking += (lacking.empty() ? "attention " : " and attention ") +
+               std::string(quant::attention_mode_name(trained.attention));
+  return {chosen, checkpoint + " was trained with " + trained.describe() + "; " + std::string(device) +
+                      " cannot run " + lacking + " yet (--device cpu can)"};
 }
 
 SamplerConfig family_sampler_config(ModelFamily family, SamplerKind kind,

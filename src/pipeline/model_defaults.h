@@ -10,6 +10,7 @@
 // when its model_index.json names WanDMDPipeline; everything else is wan2.1. --family overrides.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,14 +40,21 @@ struct FamilyDefaults {
 };
 FamilyDefaults family_defaults(ModelFamily family);
 
-// The precision modes a checkpoint runs in by default, as its authors released it (reference
-// fastwan_qad_inference.md §0): FastWan-QAD-FP8 (a FastWan-QAD name containing "FP8") -> FP8 linears; Wan2.1
-// and the other FastWan-QAD checkpoints -> bf16 until their NVFP4 modes exist. `reason` says why.
+// The precision modes a checkpoint runs in by default: the ones its authors trained it with (reference
+// fastwan_qad_inference.md §0), as far as the device runs them:
+//   FastWan-QAD-FP8       (a FastWan-QAD name containing "FP8")  linear fp8, attention sage8
+//   FastWan-QAD-1.3B-SA2  (a FastWan-QAD name containing "SA2")  linear nvfp4, attention sage8
+//   the other FastWan-QAD checkpoints                            linear nvfp4, attention fp4
+//   Wan2.1                                                       bf16
+// A trained mode the device does not run (`runs`, the backend's; `device` names it) falls back to bf16, the
+// linears and the attention each on their own, so that a plain run works everywhere; `reason` says what the
+// checkpoint was trained with and what the device lacks.
 struct ModesGuess {
   quant::ModelOptions options;
   std::string reason;
 };
-ModesGuess default_model_options(ModelFamily family, const std::string& name);
+ModesGuess default_model_options(ModelFamily family, const std::string& name, std::string_view device,
+                                 const std::function<bool(const quant::ModelOptions&)>& runs);
 
 // The sampler settings for `kind` on a model of `family`: the family's own sampler as trained, another
 // sampler with the family's step count and guidance. unipc and euler take the scheduler config's flow_shift

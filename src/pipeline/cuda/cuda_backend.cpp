@@ -80,6 +80,7 @@ Backend cuda_backend() {
                    std::to_string(info.major) + std::to_string(info.minor));
     return info.name;
   };
+  b.runs = [](const quant::ModelOptions& options) { return quant::gpu_missing_mode(options).empty(); };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(f.text_encoder));
