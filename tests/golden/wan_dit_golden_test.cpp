@@ -96,6 +96,13 @@ TEST(WanDitGolden, UnknownModesInACaseFailNamingTheMode) {
   auto r = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("wan_dit, linear fp8, attention bf16"), std::string::npos) << r.output;
+  // The NVFP4 checkpoints' modes verify the same way.
+  test::write_file(dir.file("case.json"),
+                   R"({"component": "wan_dit", "modes": {"linear": "nvfp4", "attention": "fp4"},
+                                              "tolerance": {"metric": "rel_l2", "max": 0.06}})");
+  auto fp4 = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
+  EXPECT_EQ(fp4.status, 0) << fp4.output;
+  EXPECT_NE(fp4.output.find("wan_dit, linear nvfp4, attention fp4"), std::string::npos) << fp4.output;
   test::write_file(dir.file("case.json"), R"({"component": "wan_dit", "tolerance": {"metric": "max_abs"}})");
   EXPECT_FALSE(GoldenCase::load(dir.path().string()).ok());
   test::write_file(dir.file("case.json"), R"({"component": "taehv_decoder", "modes": {"linear": "fp8"}})");
