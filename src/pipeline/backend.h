@@ -49,6 +49,9 @@ struct Backend {
   // The device in words ("NVIDIA H100 80GB HBM3"), or why this backend cannot run on this machine.
   std::function<Expected<std::string>()> probe;
   std::function<Expected<std::unique_ptr<TextEncoderStage>>(const ModelFolder&)> load_text_encoder;
+  // Whether the device runs the DiT in these precision modes: a checkpoint's default modes are the ones it
+  // was trained with that the device runs (default_model_options).
+  std::function<bool(const quant::ModelOptions&)> runs;
   // The DiT in the precision modes asked for (a mode the device cannot run is an error naming both).
   std::function<Expected<std::unique_ptr<Denoiser>>(const ModelFolder&, const quant::ModelOptions&)>
       load_denoiser;

@@ -254,7 +254,8 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   p.family_reason = chosen.reason;
   p.family_ambiguity = chosen.ambiguity;
   const FamilyDefaults d = family_defaults(p.family);
-  const ModesGuess modes = default_model_options(p.variant);
+  FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
+  const ModesGuess modes = default_model_options(p.variant, p.device.note, p.device.backend.runs);
   p.modes = modes.options;
   p.modes_reason = modes.reason;
   if (linear) p.modes.linear = *linear;
@@ -311,7 +312,6 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
       return Error("--save-latents " + f.save_latents + ": folder " + folder.string() + " does not exist");
     p.save_latents = f.save_latents;
   }
-  FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
   return p;
 }
 

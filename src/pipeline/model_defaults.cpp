@@ -135,27 +135,44 @@ FamilyDefaults family_defaults(ModelFamily family) {
   return d;
 }
 
-ModesGuess default_model_options(ModelVariant variant) {
-  ModesGuess g;
+ModesGuess default_model_options(ModelVariant variant, std::string_view device,
+                                 const std::function<bool(const quant::ModelOptions&)>& runs) {
+  using quant::AttentionMode, quant::LinearMode;
+  quant::ModelOptions trained;
   switch (variant) {
     case ModelVariant::wan21:
-      g.reason = "Wan2.1 runs in bf16";
-      break;
-    case ModelVariant::fastwan_qad_fp8:
-      g.options.linear = quant::LinearMode::fp8;
-      g.reason =
-          "FastWan-QAD-FP8 was trained with FP8 per-tensor linears and SageAttention2, which runs on the "
-          "CPU only so far (--attention sage8)";
-      break;
+      return {{}, "Wan2.1 runs in bf16"};
     case ModelVariant::fastwan_qad:
-      g.reason = "a FastWan-QAD student whose folder does not say which one";
+      return {{},
+              "a FastWan-QAD student whose folder does not say which one (give --linear and --attention)"};
+    case ModelVariant::fastwan_qad_fp8:
+      trained = {LinearMode::fp8, AttentionMode::sage8};
       break;
     case ModelVariant::fastwan_qad_nvfp4_sa2:
+      trained = {LinearMode::nvfp4, AttentionMode::sage8};
+      break;
     case ModelVariant::fastwan_qad_nvfp4:
-      g.reason = "its own NVFP4 linears are not in this build yet";
+      trained = {LinearMode::nvfp4, AttentionMode::fp4};
       break;
   }
-  return g;
+  const std::string checkpoint(model_variant_name(variant));
+  // A mode the device does not run falls back to bf16, the linears and the attention each on their own.
+  quant::ModelOptions chosen;
+  for (const quant::ModelOptions& o : {trained, quant::ModelOptions{trained.linear, AttentionMode::bf16},
+                                       quant::ModelOptions{LinearMode::bf16, trained.attention}})
+    if (runs(o)) {
+      chosen = o;
+      break;
+    }
+  if (chosen == trained) return {chosen, "as " + checkpoint + " was trained"};
+  std::string lacking;
+  if (chosen.linear != trained.linear)
+    lacking = "linear " + std::string(quant::linear_mode_name(trained.linear));
+  if (chosen.attention != trained.attention)
+    lacking += (lacking.empty() ? "attention " : " and attention ") +
+               std::string(quant::attention_mode_name(trained.attention));
+  return {chosen, checkpoint + " was trained with " + trained.describe() + "; " + std::string(device) +
+                      " cannot run " + lacking + " yet (--device cpu can)"};
 }
 
 SamplerConfig family_sampler_config(ModelFamily family, SamplerKind kind,

@@ -9,6 +9,7 @@
 // folder offers (ModelEvidence); when there is none, or it disagrees, the guess says so. --family overrides.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,14 +62,22 @@ struct FamilyDefaults {
 };
 FamilyDefaults family_defaults(ModelFamily family);
 
-// The precision modes a checkpoint runs in by default: what its authors released it with, as far as this
-// build runs it. FastWan-QAD-FP8 -> FP8 linears (its SageAttention2 attention has no GPU kernel yet); Wan2.1
-// and the other FastWan-QAD checkpoints -> bf16 until their NVFP4 modes exist. `reason` says why.
+// The precision modes a checkpoint runs in by default: the ones its authors trained it with (reference
+// fastwan_qad_inference.md §0), as far as the device runs them:
+//   FastWan-QAD-FP8       linear fp8, attention sage8
+//   FastWan-QAD-1.3B-SA2  linear nvfp4, attention sage8
+//   FastWan-QAD-1.3B      linear nvfp4, attention fp4
+//   Wan2.1, and a FastWan-QAD student whose folder does not say which one: bf16
+// (the variant is what the folder's evidence names, detect_model_family).
+// A trained mode the device does not run (`runs`, the backend's; `device` names it) falls back to bf16, the
+// linears and the attention each on their own, so that a plain run works everywhere; `reason` says what the
+// checkpoint was trained with and what the device lacks.
 struct ModesGuess {
   quant::ModelOptions options;
   std::string reason;
 };
-ModesGuess default_model_options(ModelVariant variant);
+ModesGuess default_model_options(ModelVariant variant, std::string_view device,
+                                 const std::function<bool(const quant::ModelOptions&)>& runs);
 
 // The sampler settings for `kind` on a model of `family`: the family's own sampler as trained, another
 // sampler with the family's step count and guidance. unipc and euler take the scheduler config's flow_shift

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/input.h"
+
 namespace fastwan::quant {
 
 uint8_t fp8_code(float x, float scale, bool bf16_input) {
@@ -22,12 +24,8 @@ Tensor Fp8Matrix::dequantize() const {
 }
 
 Expected<Fp8Matrix> quantize_fp8(const Tensor& x, Fp8Granularity granularity, std::string_view name) {
-  if (x.dtype() != DType::f32 && x.dtype() != DType::bf16)
-    return Error("quantize " + std::string(name) + ": expected f32 or bf16 values, got " + x.describe());
-  if (x.ndim() < 1 || x.numel() == 0)
-    return Error("quantize " + std::string(name) + ": expected a non-empty tensor, got " + x.describe());
+  FW_ASSIGN_OR_RETURN(const Tensor values, quantizer_input(x, name, "FP8"));
   const bool bf16_input = x.dtype() == DType::bf16;
-  const Tensor values = x.to_f32();  // exact for bf16
   const float* v = values.f32();
   Fp8Matrix m;
   m.cols = x.dim(-1);
@@ -36,14 +34,7 @@ Expected<Fp8Matrix> quantize_fp8(const Tensor& x, Fp8Granularity granularity, st
   std::vector<float> amax(granularity == Fp8Granularity::per_row ? m.rows : 1, 0.0f);
   for (int64_t r = 0; r < m.rows; ++r) {
     float& a = amax[granularity == Fp8Granularity::per_row ? r : 0];
-    for (int64_t c = 0; c < m.cols; ++c) {
-      const float e = v[r * m.cols + c];
-      if (!std::isfinite(e))
-        return Error("quantize " + std::string(name) + ": " + (std::isnan(e) ? "NaN" : "an infinity") +
-                     " at row " + std::to_string(r) + ", column " + std::to_string(c) +
-                     " (FP8 needs finite values)");
-      a = std::max(a, std::fabs(e));
-    }
+    for (int64_t c = 0; c < m.cols; ++c) a = std::max(a, std::fabs(v[r * m.cols + c]));
   }
   m.scales.resize(amax.size());
   std::transform(amax.begin(), amax.end(), m.scales.begin(), fp8_scale);

@@ -6,10 +6,12 @@
 namespace fastwan::quant {
 namespace {
 
-constexpr std::array<std::pair<LinearMode, std::string_view>, 3> kLinear{
-    {{LinearMode::bf16, "bf16"}, {LinearMode::fp8, "fp8"}, {LinearMode::fp8_row, "fp8-row"}}};
-constexpr std::array<std::pair<AttentionMode, std::string_view>, 2> kAttention{
-    {{AttentionMode::bf16, "bf16"}, {AttentionMode::sage8, "sage8"}}};
+constexpr std::array<std::pair<LinearMode, std::string_view>, 4> kLinear{{{LinearMode::bf16, "bf16"},
+                                                                          {LinearMode::fp8, "fp8"},
+                                                                          {LinearMode::fp8_row, "fp8-row"},
+                                                                          {LinearMode::nvfp4, "nvfp4"}}};
+constexpr std::array<std::pair<AttentionMode, std::string_view>, 3> kAttention{
+    {{AttentionMode::bf16, "bf16"}, {AttentionMode::sage8, "sage8"}, {AttentionMode::fp4, "fp4"}}};
 
 }  // namespace
 
@@ -40,11 +42,18 @@ std::string_view attention_mode_name(AttentionMode mode) {
 }
 
 std::string_view linear_mode_values() {
-  return "bf16, fp8 or fp8-row";
+  return "bf16, fp8, fp8-row or nvfp4";
 }
 
 std::string_view attention_mode_values() {
-  return "bf16 or sage8";
+  return "bf16, sage8 or fp4";
+}
+
+std::string gpu_missing_mode(const ModelOptions& options) {
+  if (options.linear == LinearMode::nvfp4) return "--linear nvfp4";
+  if (options.attention != AttentionMode::bf16)
+    return "--attention " + std::string(attention_mode_name(options.attention));
+  return "";
 }
 
 std::string ModelOptions::describe() const {

@@ -6,11 +6,18 @@
 //                      FastWan-QAD-FP8 was released (reference fastwan_qad_inference.md §3.2)
 //             fp8-row  FP8 e4m3, per-output-channel weight scales, dynamic per-token activation scales (more
 //                      accurate, not what any checkpoint was trained with)
+//             nvfp4    NVFP4 (E2M1 codes, an E4M3 scale per 16 inputs; quant/nvfp4.h): weights with their
+//                      per-tensor global scale, activations with the static global scale 1.0, as
+//                      FastWan-QAD-1.3B and -1.3B-SA2 were released (fastwan_qad_inference.md §3.3). CPU only
+//                      so far: a GPU run refuses it naming the mode and the GPU
 //   attention bf16     bf16 operands, fp32 softmax and accumulation
 //             sage8    SageAttention2's 8-bit self-attention (INT8 Q.K with K smoothing, FP8 P.V;
 //             quant/sage.h):
 //                      how FastWan-QAD-FP8 and -1.3B-SA2 were trained. The CPU runs it; the GPU kernel is not
 //                      built yet, so a GPU run refuses it naming the mode and the GPU
+//             fp4      Attn-QAT's FP4 attention as the sm_120 inference kernel computes it (NVFP4 Q, K, V and
+//                      single-level P; quant/fp4_attention.h): how FastWan-QAD-1.3B was trained. CPU only so
+//                      far, like sage8
 #pragma once
 
 #include <string>
@@ -20,16 +27,16 @@
 
 namespace fastwan::quant {
 
-enum class LinearMode { bf16, fp8, fp8_row };
-enum class AttentionMode { bf16, sage8 };
+enum class LinearMode { bf16, fp8, fp8_row, nvfp4 };
+enum class AttentionMode { bf16, sage8, fp4 };
 
 Expected<LinearMode> parse_linear_mode(
     std::string_view name);  // errors name --linear and the accepted values
 Expected<AttentionMode> parse_attention_mode(std::string_view name);
-std::string_view linear_mode_name(LinearMode mode);  // "bf16", "fp8", "fp8-row"
+std::string_view linear_mode_name(LinearMode mode);  // "bf16", "fp8", "fp8-row", "nvfp4"
 std::string_view attention_mode_name(AttentionMode mode);
-std::string_view linear_mode_values();     // "bf16, fp8 or fp8-row"
-std::string_view attention_mode_values();  // "bf16 or sage8"
+std::string_view linear_mode_values();     // "bf16, fp8, fp8-row or nvfp4"
+std::string_view attention_mode_values();  // "bf16, sage8 or fp4"
 
 // How a DiT runs: the quantized linears (the ten of every block) and the self-attention.
 struct ModelOptions {
@@ -39,5 +46,10 @@ struct ModelOptions {
   std::string describe() const;  // "linear fp8, attention bf16"
   bool operator==(const ModelOptions&) const = default;
 };
+
+// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value ("--linear
+// nvfp4", "--attention sage8"); empty when the GPU runs them all (the CPU runs every mode). The CUDA backend
+// and the GPU verifier refuse it naming it and the GPU; the default modes fall back from it.
+std::string gpu_missing_mode(const ModelOptions& options);
 
 }  // namespace fastwan::quant

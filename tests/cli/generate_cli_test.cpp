@@ -110,14 +110,13 @@ TEST_F(GenerateCli, PrecisionModesFollowTheCheckpointAndFlagsOverrideThem) {
   test::TempDir out;
   const fs::path fp8 = dir_->path() / "FastWan-QAD-FP8-tiny";
   if (!fs::exists(fp8)) fs::create_directory_symlink(model(), fp8);
-  // FastWan-QAD-FP8 runs with FP8 linears by default (on the CPU as fake quantization) and says so in -v.
+  // FastWan-QAD-FP8 runs as it was trained by default, FP8 linears and SageAttention2 (on the CPU as fake
+  // quantization), and says so in -v.
   auto q = run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() + " --device cpu" +
                        " -W 16 -H 16 --frames 1 -o " + out.file("fp8.y4m"));
   ASSERT_EQ(q.status, 0) << q.output;
-  EXPECT_NE(
-      q.output.find("modes: linear fp8, attention bf16 (FastWan-QAD-FP8 was trained with FP8 per-tensor "
-                    "linears)"),
-      std::string::npos)
+  EXPECT_NE(q.output.find("modes: linear fp8, attention sage8 (as FastWan-QAD-FP8 was trained)"),
+            std::string::npos)
       << q.output;
   auto base = run_command(fastwan_bin() + " -v generate -p x --model " + model() +
                           " -W 16 -H 16 --frames 1 --steps 1 -o " + out.file("bf16.y4m"));
@@ -125,23 +124,22 @@ TEST_F(GenerateCli, PrecisionModesFollowTheCheckpointAndFlagsOverrideThem) {
   EXPECT_NE(base.output.find("modes: linear bf16, attention bf16 (Wan2.1 runs in bf16)"), std::string::npos)
       << base.output;
   auto row = run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() +
-                         " --linear fp8-row -W 16 -H 16 --frames 1 -o " + out.file("row.y4m"));
+                         " --device cpu --linear fp8-row -W 16 -H 16 --frames 1 -o " + out.file("row.y4m"));
   ASSERT_EQ(row.status, 0) << row.output;
-  EXPECT_NE(row.output.find("modes: linear fp8-row, attention bf16 (set on the command line)"),
+  EXPECT_NE(row.output.find("modes: linear fp8-row, attention sage8 (set on the command line)"),
             std::string::npos)
       << row.output;
-  // SageAttention2's 8-bit self-attention runs on the CPU (the reference of the GPU kernel to come).
-  auto sage =
+  auto exact_attention =
       run_command(fastwan_bin() + " -v generate -p x --model " + fp8.string() +
-                  " --device cpu --attention sage8 -W 16 -H 16 --frames 1 -o " + out.file("sage.y4m"));
-  ASSERT_EQ(sage.status, 0) << sage.output;
-  EXPECT_NE(sage.output.find("modes: linear fp8, attention sage8 (set on the command line)"),
+                  " --device cpu --attention bf16 -W 16 -H 16 --frames 1 -o " + out.file("fp8_bf16.y4m"));
+  ASSERT_EQ(exact_attention.status, 0) << exact_attention.output;
+  EXPECT_NE(exact_attention.output.find("modes: linear fp8, attention bf16 (set on the command line)"),
             std::string::npos)
-      << sage.output;
-  EXPECT_NE(test::read_file(out.file("sage.y4m")), test::read_file(out.file("fp8.y4m")));
+      << exact_attention.output;
   // The modes change the video (the same seed and prompt otherwise).
+  EXPECT_NE(test::read_file(out.file("fp8_bf16.y4m")), test::read_file(out.file("fp8.y4m")));
   auto exact = run_command(fastwan_bin() + " generate -p x --model " + fp8.string() +
-                           " --linear bf16 -W 16 -H 16 --frames 1 -o " + out.file("exact.y4m"));
+                           " --device cpu --linear bf16 -W 16 -H 16 --frames 1 -o " + out.file("exact.y4m"));
   ASSERT_EQ(exact.status, 0) << exact.output;
   EXPECT_NE(test::read_file(out.file("exact.y4m")), test::read_file(out.file("fp8.y4m")));
   EXPECT_NE(test::read_file(out.file("row.y4m")), test::read_file(out.file("fp8.y4m")));
@@ -167,6 +165,42 @@ TEST_F(GenerateCli, BenchE2eTimesTheGeneratePathItself) {
   auto bad = run_command(fastwan_bin() + " bench --e2e --model " + model() + " --linear int4 --runs 1");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("--linear int4: unknown mode"), std::string::npos) << bad.output;
+}
+
+// The NVFP4 checkpoints run their own modes on the CPU: NVFP4 linears with FP4 attention
+// (FastWan-QAD-1.3B) or SageAttention2 (-SA2), as fake quantization.
+TEST_F(GenerateCli, Nvfp4CheckpointsRunTheirOwnModesOnTheCpu) {
+  test::TempDir out;
+  const fs::path fp4 = dir_->path() / "FastWan-QAD-1.3B-tiny",
+                 sa2 = dir_->path() / "FastWan-QAD-1.3B-SA2-tiny";
+  for (const auto& link : {fp4, sa2})
+    if (!fs::exists(link)) fs::create_directory_symlink(model(), link);
+  const std::string size = " --device cpu -W 16 -H 16 --frames 1 -o ";
+  auto def =
+      run_command(fastwan_bin() + " -v generate -p x --model " + fp4.string() + size + out.file("a.y4m"));
+  ASSERT_EQ(def.status, 0) << def.output;
+  EXPECT_NE(def.output.find("modes: linear nvfp4, attention fp4 (as FastWan-QAD-1.3B was trained)"),
+            std::string::npos)
+      << def.output;
+  auto flags = run_command(fastwan_bin() + " -v generate -p x --model " + fp4.string() +
+                           " --linear nvfp4 --attention fp4" + size + out.file("b.y4m"));
+  ASSERT_EQ(flags.status, 0) << flags.output;
+  EXPECT_NE(flags.output.find("modes: linear nvfp4, attention fp4 (set on the command line)"),
+            std::string::npos)
+      << flags.output;
+  EXPECT_EQ(test::read_file(out.file("a.y4m")), test::read_file(out.file("b.y4m")));
+  auto s =
+      run_command(fastwan_bin() + " -v generate -p x --model " + sa2.string() + size + out.file("c.y4m"));
+  ASSERT_EQ(s.status, 0) << s.output;
+  EXPECT_NE(s.output.find("modes: linear nvfp4, attention sage8 (as FastWan-QAD-1.3B-SA2 was trained)"),
+            std::string::npos)
+      << s.output;
+  auto exact = run_command(fastwan_bin() + " generate -p x --model " + fp4.string() +
+                           " --linear bf16 --attention bf16" + size + out.file("d.y4m"));
+  ASSERT_EQ(exact.status, 0) << exact.output;
+  for (const char* f : {"a.y4m", "c.y4m"})
+    EXPECT_NE(test::read_file(out.file(f)), test::read_file(out.file("d.y4m")));
+  EXPECT_NE(test::read_file(out.file("a.y4m")), test::read_file(out.file("c.y4m")));
 }
 
 TEST_F(GenerateCli, DefaultsFollowTheModelFamily) {
@@ -328,8 +362,8 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
       {"--device tpu" + y4m, "--device: unknown device 'tpu' (expected cpu or cuda)"},
       {"--format webm" + y4m, "--format: unknown format 'webm' (expected mp4, png or y4m)"},
       {"--family sd" + y4m, "--family: unknown model family 'sd' (expected fastwan-qad or wan2.1)"},
-      {"--linear int4" + y4m, "--linear int4: unknown mode (expected bf16, fp8 or fp8-row)"},
-      {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16 or sage8)"},
+      {"--linear int4" + y4m, "--linear int4: unknown mode (expected bf16, fp8, fp8-row or nvfp4)"},
+      {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16, sage8 or fp4)"},
       {"--cfg-scale -2" + y4m, "--cfg-scale -2.000000: expected a finite value >= 0 (1 = off)"},
       {"--cfg-scale nan" + y4m, "--cfg-scale nan: expected a finite value >= 0"},
       {"--cfg-scale 5x" + y4m, "--cfg-scale 5x: expected a number"},

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "core/random.h"
+#include "ops/ops.h"
 
 namespace fastwan::test {
 
@@ -42,6 +44,25 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float std) {
   float* p = t.f32();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = std * rng.normal();
   return t;
+}
+
+Closeness attention_closeness(
+    const Tensor& q, const Tensor& k, const Tensor& v,
+    const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, float)>& attend,
+    const std::string& label) {
+  ops::AttentionOptions o;
+  o.scale = 1.0f / std::sqrt(static_cast<float>(q.dim(2)));
+  const Tensor exact = ops::attention(q, k, v, o), approx = attend(q, k, v, o.scale);
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < exact.numel(); ++i) {
+    ab += double(approx.f32()[i]) * exact.f32()[i];
+    aa += double(approx.f32()[i]) * approx.f32()[i];
+    bb += double(exact.f32()[i]) * exact.f32()[i];
+  }
+  const Closeness c{ab / std::sqrt(aa * bb), ops::compare(approx, exact).rel_l2};
+  std::printf("%s %lld x %lld: cosine %.6f, rel L2 %.3e\n", label.c_str(), static_cast<long long>(q.dim(0)),
+              static_cast<long long>(k.dim(0)), c.cosine, c.rel_l2);
+  return c;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/tensor.h"
@@ -33,6 +34,15 @@ class TempDir {
 
 // Host f32 tensor of N(0, 1) values (seeded).
 Tensor random_tensor(const Shape& shape, uint64_t seed, float std = 1.0f);
+// An approximate attention `attend(q, k, v, scale)` against exact attention on the same q [Sq, H, D], k and
+// v [Sk, H, D], with scale 1/sqrt(D): cosine similarity and rel L2, printed as "label Sq x Sk: ...".
+struct Closeness {
+  double cosine = 0, rel_l2 = 0;
+};
+Closeness attention_closeness(
+    const Tensor& q, const Tensor& k, const Tensor& v,
+    const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, float)>& attend,
+    const std::string& label);
 
 void write_file(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);

@@ -25,26 +25,52 @@ TEST(WanDitGolden, EveryIntermediateMatchesDiffusers) {
     EXPECT_TRUE(checked.count(name)) << name << " was not compared";
 }
 
+// wan_dit_tiny in `modes`: the model, and its output's rel L2 against the exact output (printed).
+struct ModeRun {
+  WanTransformer3DModel model;
+  double err = 0;
+};
+Expected<ModeRun> run_tiny(const quant::ModelOptions& modes) {
+  FW_ASSIGN_OR_RETURN(auto gc, GoldenCase::load(test::golden_case("wan_dit_tiny")));
+  FW_ASSIGN_OR_RETURN(Tensor latents, gc.tensor("hidden_states"));
+  FW_ASSIGN_OR_RETURN(Tensor t, gc.tensor("timestep"));
+  FW_ASSIGN_OR_RETURN(Tensor context, gc.tensor("encoder_hidden_states"));
+  FW_ASSIGN_OR_RETURN(Tensor exact, gc.tensor("sample"));
+  FW_ASSIGN_OR_RETURN(auto model, WanTransformer3DModel::load(gc.dir, modes));
+  FW_ASSIGN_OR_RETURN(Tensor out, model.forward(latents, t.item_f32(0), context));
+  const double err = ops::compare(out, exact).rel_l2;
+  std::printf("wan_dit_tiny %s vs exact: rel L2 %.3e\n", modes.describe().c_str(), err);
+  return ModeRun{std::move(model), err};
+}
+
 // The CPU oracle of the FP8 modes: every block linear's weight is its dequantized FP8 value (codes from the
 // bf16 weight), every input is fake-quantized; the output moves by the FP8 error, no more.
 TEST(WanDitGolden, Fp8FakeQuantizationMovesTheOutputByTheFp8ErrorOnly) {
-  ASSERT_OK_AND_ASSIGN(auto gc, GoldenCase::load(test::golden_case("wan_dit_tiny")));
-  ASSERT_OK_AND_ASSIGN(Tensor latents, gc.tensor("hidden_states"));
-  ASSERT_OK_AND_ASSIGN(Tensor t, gc.tensor("timestep"));
-  ASSERT_OK_AND_ASSIGN(Tensor context, gc.tensor("encoder_hidden_states"));
-  ASSERT_OK_AND_ASSIGN(Tensor exact, gc.tensor("sample"));
   for (auto mode : {quant::LinearMode::fp8, quant::LinearMode::fp8_row}) {
     SCOPED_TRACE(std::string(quant::linear_mode_name(mode)));
-    ASSERT_OK_AND_ASSIGN(auto model, WanTransformer3DModel::load(gc.dir, {mode, quant::AttentionMode::bf16}));
-    const auto& l = model.blocks()[1].attn1.to_q;
+    ASSERT_OK_AND_ASSIGN(ModeRun run, run_tiny({mode, quant::AttentionMode::bf16}));
+    const auto& l = run.model.blocks()[1].attn1.to_q;
     EXPECT_EQ(l.mode, mode);
     EXPECT_EQ(l.weight.dtype(), DType::f32);  // the dequantized codes
-    ASSERT_OK_AND_ASSIGN(Tensor out, model.forward(latents, t.item_f32(0), context));
-    const double err = ops::compare(out, exact).rel_l2;
-    std::printf("wan_dit_tiny --linear %s vs exact: rel L2 %.3e\n",
-                std::string(quant::linear_mode_name(mode)).c_str(), err);
-    EXPECT_GT(err, 1e-4);
-    EXPECT_LT(err, 6e-2);
+    EXPECT_GT(run.err, 1e-4);
+    EXPECT_LT(run.err, 6e-2);
+  }
+}
+
+// The CPU oracles of the NVFP4 checkpoints' modes: NVFP4 linears (weights with their global scale,
+// activations with 1.0) and FP4 self-attention, alone and together; the output moves by the FP4 error, no
+// more.
+TEST(WanDitGolden, Nvfp4AndFp4FakeQuantizationMoveTheOutputByTheFp4ErrorOnly) {
+  using quant::AttentionMode, quant::LinearMode;
+  for (const quant::ModelOptions modes : {quant::ModelOptions{LinearMode::nvfp4, AttentionMode::bf16},
+                                          quant::ModelOptions{LinearMode::bf16, AttentionMode::fp4},
+                                          quant::ModelOptions{LinearMode::nvfp4, AttentionMode::fp4}}) {
+    SCOPED_TRACE(modes.describe());
+    ASSERT_OK_AND_ASSIGN(ModeRun run, run_tiny(modes));
+    EXPECT_EQ(run.model.blocks()[0].attn1.mode, modes.attention);
+    EXPECT_EQ(run.model.blocks()[1].ffn.net_2.mode, modes.linear);
+    EXPECT_GT(run.err, 1e-4);
+    EXPECT_LT(run.err, 6e-2);
   }
 }
 
@@ -70,6 +96,13 @@ TEST(WanDitGolden, UnknownModesInACaseFailNamingTheMode) {
   auto r = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("wan_dit, linear fp8, attention bf16"), std::string::npos) << r.output;
+  // The NVFP4 checkpoints' modes verify the same way.
+  test::write_file(dir.file("case.json"),
+                   R"({"component": "wan_dit", "modes": {"linear": "nvfp4", "attention": "fp4"},
+                                              "tolerance": {"metric": "rel_l2", "max": 0.06}})");
+  auto fp4 = test::run_command(test::fastwan_bin() + " verify " + dir.path().string());
+  EXPECT_EQ(fp4.status, 0) << fp4.output;
+  EXPECT_NE(fp4.output.find("wan_dit, linear nvfp4, attention fp4"), std::string::npos) << fp4.output;
   test::write_file(dir.file("case.json"), R"({"component": "wan_dit", "tolerance": {"metric": "max_abs"}})");
   EXPECT_FALSE(GoldenCase::load(dir.path().string()).ok());
   test::write_file(dir.file("case.json"), R"({"component": "taehv_decoder", "modes": {"linear": "fp8"}})");

@@ -366,6 +366,51 @@ TEST(ModelDefaults, FamilyNames) {
   EXPECT_FALSE(parse_model_family("fastwan").ok());
 }
 
+// Each checkpoint's default modes are the ones it was trained with, as far as the device runs them.
+TEST(ModelDefaults, ModesAsTrainedFallingBackToBf16WhereTheDeviceLacksThem) {
+  using quant::AttentionMode, quant::LinearMode;
+  const auto all = [](const quant::ModelOptions&) { return true; };
+  const auto gpu = [](const quant::ModelOptions& o) { return quant::gpu_missing_mode(o).empty(); };
+  struct Case {
+    std::string name;
+    quant::ModelOptions cpu, gpu;
+    std::string gpu_reason;
+  };
+  const std::vector<Case> cases = {
+      {"FastVideo/FastWan-QAD-FP8-1.3B",
+       {LinearMode::fp8, AttentionMode::sage8},
+       {LinearMode::fp8, AttentionMode::bf16},
+       "FastWan-QAD-FP8 was trained with linear fp8, attention sage8; cuda (H100) cannot run attention sage8 "
+       "yet "
+       "(--device cpu can)"},
+      {"FastVideo/FastWan-QAD-1.3B-SA2",
+       {LinearMode::nvfp4, AttentionMode::sage8},
+       {},
+       "FastWan-QAD-1.3B-SA2 was trained with linear nvfp4, attention sage8; cuda (H100) cannot run linear "
+       "nvfp4 "
+       "and attention sage8 yet (--device cpu can)"},
+      {"FastVideo/FastWan-QAD-1.3B",
+       {LinearMode::nvfp4, AttentionMode::fp4},
+       {},
+       "FastWan-QAD-1.3B was trained with linear nvfp4, attention fp4; cuda (H100) cannot run linear nvfp4 "
+       "and "
+       "attention fp4 yet (--device cpu can)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const ModesGuess on_cpu = default_model_options(ModelFamily::fastwan_qad, c.name, "cpu", all);
+    EXPECT_EQ(on_cpu.options, c.cpu);
+    EXPECT_EQ(on_cpu.reason.rfind("as FastWan-QAD", 0), 0u) << on_cpu.reason;
+    const ModesGuess on_gpu = default_model_options(ModelFamily::fastwan_qad, c.name, "cuda (H100)", gpu);
+    EXPECT_EQ(on_gpu.options, c.gpu);
+    EXPECT_EQ(on_gpu.reason, c.gpu_reason);
+  }
+  const ModesGuess wan =
+      default_model_options(ModelFamily::wan21, "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "cpu", all);
+  EXPECT_EQ(wan.options, quant::ModelOptions{});
+  EXPECT_EQ(wan.reason, "Wan2.1 runs in bf16");
+}
+
 TEST(ModelDefaults, SamplerSettingsPerFamily) {
   const FamilyDefaults qad = family_defaults(ModelFamily::fastwan_qad);
   EXPECT_EQ(qad.sampler, SamplerKind::dmd);

@@ -96,6 +96,7 @@ Backend fake_backend(Events& e) {
   Backend b;
   b.name = "fake";
   b.probe = []() -> Expected<std::string> { return std::string("Fake GPU"); };
+  b.runs = [](const quant::ModelOptions&) { return true; };
   b.load_text_encoder = [&e](const ModelFolder&) -> Expected<std::unique_ptr<TextEncoderStage>> {
     return std::unique_ptr<TextEncoderStage>(new FakeText(e));
   };

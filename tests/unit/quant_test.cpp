@@ -126,18 +126,31 @@ TEST(QuantizeFp8, Bf16TensorsQuantizeAsTheirValues) {
 }
 
 TEST(Modes, ParseAndNameEveryModeAndRejectOthersInOneLine) {
-  for (auto m : {quant::LinearMode::bf16, quant::LinearMode::fp8, quant::LinearMode::fp8_row}) {
+  for (auto m : {quant::LinearMode::bf16, quant::LinearMode::fp8, quant::LinearMode::fp8_row,
+                 quant::LinearMode::nvfp4}) {
     ASSERT_OK_AND_ASSIGN(auto back, quant::parse_linear_mode(quant::linear_mode_name(m)));
+    EXPECT_EQ(back, m);
+  }
+  for (auto m : {quant::AttentionMode::bf16, quant::AttentionMode::sage8, quant::AttentionMode::fp4}) {
+    ASSERT_OK_AND_ASSIGN(auto back, quant::parse_attention_mode(quant::attention_mode_name(m)));
     EXPECT_EQ(back, m);
   }
   auto bad = quant::parse_linear_mode("int4");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().message(), "--linear int4: unknown mode (expected bf16, fp8 or fp8-row)");
+  EXPECT_EQ(bad.error().message(), "--linear int4: unknown mode (expected bf16, fp8, fp8-row or nvfp4)");
   auto attention = quant::parse_attention_mode("fp16");
   ASSERT_FALSE(attention.ok());
-  EXPECT_EQ(attention.error().message(), "--attention fp16: unknown mode (expected bf16 or sage8)");
+  EXPECT_EQ(attention.error().message(), "--attention fp16: unknown mode (expected bf16, sage8 or fp4)");
   EXPECT_EQ((quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::bf16}).describe(),
             "linear fp8, attention bf16");
+}
+
+TEST(Modes, TheGpuLacksNvfp4AndTheQuantizedAttentionsSoFar) {
+  using quant::AttentionMode, quant::LinearMode;
+  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::fp8_row, AttentionMode::bf16}), "");
+  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::nvfp4, AttentionMode::fp4}), "--linear nvfp4");
+  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::fp8, AttentionMode::sage8}), "--attention sage8");
+  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::bf16, AttentionMode::fp4}), "--attention fp4");
 }
 
 }  // namespace

@@ -1,11 +1,8 @@
 // The CPU oracle of SageAttention2's 8-bit attention (quant/sage.h): the INT8 rounding, the per-thread groups
 // that follow the wgmma fragment ownership, and its accuracy against exact attention on inputs with a K
 // channel bias (the outlier pattern K smoothing exists for), ragged key blocks and Sq != Sk included.
-#include <cmath>
-
-#include "common/test_util.h"
-#include "ops/ops.h"
 #include "quant/sage.h"
+#include "common/test_util.h"
 
 namespace fastwan {
 namespace {
@@ -40,16 +37,6 @@ TEST(Sage8, KGroupsAreTheTokensOneThreadOwnsInA128TokenBlock) {
   for (int64_t r : {2, 3, 7, 127, 128, 129}) EXPECT_FLOAT_EQ(g.scales[r], 1.0f / 127 + 1e-7f) << r;
 }
 
-double cosine(const Tensor& a, const Tensor& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    ab += double(a.f32()[i]) * b.f32()[i];
-    aa += double(a.f32()[i]) * a.f32()[i];
-    bb += double(b.f32()[i]) * b.f32()[i];
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 TEST(Sage8, CloseToExactAttentionWithAKChannelBias) {
   for (auto [sq, sk] : {std::pair{300, 300}, std::pair{77, 1000}, std::pair{1, 200}}) {
     SCOPED_TRACE(std::to_string(sq) + " x " + std::to_string(sk));
@@ -66,16 +53,9 @@ TEST(Sage8, CloseToExactAttentionWithAKChannelBias) {
     for (int64_t i = 0; i < sq; ++i)
       for (int64_t j = 0; j < h * d; ++j)
         q.f32()[i * h * d + j] = 2.0f * q.f32()[i * h * d + j] + qb.f32()[j];
-    const float scale = 1.0f / std::sqrt(128.0f);
-    ops::AttentionOptions o;
-    o.scale = scale;
-    const Tensor exact = ops::attention(q, k, v, o);
-    const Tensor sage = quant::sage8_attention(q, k, v, scale);
-    const double rel = ops::compare(sage, exact).rel_l2, cos = cosine(sage, exact);
-    std::printf("sage8 %lld x %lld: cosine %.6f, rel L2 %.3e\n", static_cast<long long>(sq),
-                static_cast<long long>(sk), cos, rel);
-    EXPECT_GT(cos, 0.9993);
-    EXPECT_LT(rel, 4e-2);
+    const auto c = test::attention_closeness(q, k, v, quant::sage8_attention, "sage8");
+    EXPECT_GT(c.cosine, 0.9993);
+    EXPECT_LT(c.rel_l2, 4e-2);
   }
 }
 

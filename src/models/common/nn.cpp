@@ -2,6 +2,7 @@
 
 #include "core/check.h"
 #include "quant/fp8.h"
+#include "quant/nvfp4.h"
 
 namespace fastwan::nn {
 
@@ -17,9 +18,18 @@ Expected<Linear> Linear::load(const WeightStore& store, const std::string& prefi
 
 namespace {
 
-quant::Fp8Granularity granularity_of(quant::LinearMode mode) {
-  return mode == quant::LinearMode::fp8_row ? quant::Fp8Granularity::per_row
-                                            : quant::Fp8Granularity::per_tensor;
+enum class Operand { weight, input };
+
+// The fake quantization of a linear's operand in a quantized mode: the weight once at set_mode (from its bf16
+// cast, as FastVideo quantizes it), the input at every call.
+Expected<Tensor> fake_quantize(const Tensor& x, quant::LinearMode mode, Operand operand,
+                               const std::string& name) {
+  if (mode == quant::LinearMode::nvfp4)
+    return operand == Operand::weight ? quant::fake_quantize_nvfp4_weight(x, name)
+                                      : quant::fake_quantize_nvfp4_input(x, name);
+  const auto granularity =
+      mode == quant::LinearMode::fp8_row ? quant::Fp8Granularity::per_row : quant::Fp8Granularity::per_tensor;
+  return quant::fake_quantize_fp8(operand == Operand::weight ? x.to(DType::bf16) : x, granularity, name);
 }
 
 }  // namespace
@@ -30,14 +40,13 @@ Status Linear::set_mode(quant::LinearMode new_mode, const std::string& prefix) {
   if (mode != quant::LinearMode::bf16) return Error(prefix + ": the weight is already quantized");
   mode = new_mode;
   if (mode == quant::LinearMode::bf16) return Status::Ok();
-  FW_ASSIGN_OR_RETURN(
-      weight, quant::fake_quantize_fp8(weight.to(DType::bf16), granularity_of(mode), prefix + ".weight"));
+  FW_ASSIGN_OR_RETURN(weight, fake_quantize(weight, mode, Operand::weight, prefix + ".weight"));
   return Status::Ok();
 }
 
 Tensor Linear::operator()(const Tensor& x) const {
   if (mode == quant::LinearMode::bf16) return ops::linear(x, weight, bias);
-  auto xq = quant::fake_quantize_fp8(x.contiguous(), granularity_of(mode), "the input of " + name);
+  auto xq = fake_quantize(x.contiguous(), mode, Operand::input, "the input of " + name);
   FW_CHECK(xq.ok(), xq.ok() ? std::string() : xq.error().message());
   return ops::linear(*xq, weight, bias);
 }

@@ -15,8 +15,9 @@ namespace fastwan::nn {
 // torch.nn.Linear: weight [out, in], bias [out].
 //
 // In a quantized mode (set_mode) the layer is the CPU oracle of the GPU's quantized linear, as fake
-// quantization: the weight is replaced by its dequantized FP8 value (quantized from the bf16 cast, as
-// FastVideo does on the GPU), and every input is quantized and dequantized before the fp32 product.
+// quantization: the weight is replaced by its dequantized FP8 or NVFP4 value (quantized from the bf16 cast,
+// as FastVideo does on the GPU; NVFP4's GEMM alpha folded in), and every input is quantized and dequantized
+// before the fp32 product.
 struct Linear {
   Tensor weight;
   Tensor bias;  // undefined when the layer has none

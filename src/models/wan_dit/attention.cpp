@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "quant/fp4_attention.h"
 #include "quant/sage.h"
 
 namespace fastwan {
@@ -39,10 +40,10 @@ Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const Ro
   }
   ops::AttentionOptions options;
   options.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  Tensor o = (mode == quant::AttentionMode::sage8 ? quant::sage8_attention(q, k, v, options.scale)
-                                                  : ops::attention(q, k, v, options))
-                 .reshape({x.dim(0), dim});
-  return to_out_0(o);
+  Tensor o = mode == quant::AttentionMode::sage8 ? quant::sage8_attention(q, k, v, options.scale)
+             : mode == quant::AttentionMode::fp4 ? quant::fp4_attention(q, k, v, options.scale)
+                                                 : ops::attention(q, k, v, options);
+  return to_out_0(o.reshape({x.dim(0), dim}));
 }
 
 }  // namespace fastwan

@@ -14,8 +14,8 @@ struct WanAttention {
   nn::NormParams norm_q, norm_k;  // weight [dim]
   int64_t heads = 0;
   float eps = 1e-6f;
-  // sage8: the self-attention product as SageAttention2 computes it (quant/sage.h); cross-attention stays
-  // exact.
+  // sage8, fp4: the self-attention product as SageAttention2 (quant/sage.h) or Attn-QAT's FP4 kernel
+  // (quant/fp4_attention.h) computes it; cross-attention stays exact.
   quant::AttentionMode mode = quant::AttentionMode::bf16;
 
   static Expected<WanAttention> load(const WeightStore& store, const WanDitConfig& config,

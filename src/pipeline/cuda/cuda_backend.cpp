@@ -80,6 +80,7 @@ Backend cuda_backend() {
                    std::to_string(info.major) + std::to_string(info.minor));
     return info.name;
   };
+  b.runs = [](const quant::ModelOptions& options) { return quant::gpu_missing_mode(options).empty(); };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));
@@ -95,12 +96,11 @@ Backend cuda_backend() {
   };
   b.load_denoiser = [](const ModelFolder& f,
                        const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
-    if (options.attention != quant::AttentionMode::bf16) {
+    if (const std::string missing = quant::gpu_missing_mode(options); !missing.empty()) {
       FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
-      return Error(
-          "--attention " + std::string(quant::attention_mode_name(options.attention)) + ": " + info.name +
-          " cannot run it yet (the 8-bit attention kernel is not in this build); use --attention bf16, "
-          "or --device cpu for the reference");
+      return Error(missing + ": " + info.name +
+                   " cannot run it yet (no GPU kernel for it in this build); use " +
+                   missing.substr(0, missing.find(' ')) + " bf16, or --device cpu for the reference");
     }
     FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
     auto ctx = cuda::DeviceContext::create();

@@ -9,12 +9,11 @@
 namespace fastwan {
 
 Expected<VerifyReport> verify_wan_dit_cuda(const GoldenCase& c, const VerifyOptions&) {
-  FW_RETURN_IF_ERROR(cuda::device_info());
+  FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
   FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(c.path("config.json")));
   FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(c.dir));
-  if (c.modes.attention != quant::AttentionMode::bf16)
-    return Error("attention mode " + std::string(quant::attention_mode_name(c.modes.attention)) +
-                 " has no GPU kernel in this build");
+  if (const std::string missing = quant::gpu_missing_mode(c.modes); !missing.empty())
+    return Error(missing + ": " + info.name + " cannot run it yet (no GPU kernel for it in this build)");
   auto ctx = cuda::DeviceContext::create();
   FW_ASSIGN_OR_RETURN(cuda::DitWeights weights,
                       cuda::upload_dit_weights(*ctx, config, store, c.modes.linear));
