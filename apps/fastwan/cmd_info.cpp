@@ -15,18 +15,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Files that are not safetensors, told apart by their first bytes: a user's next question is what they are.
+// Files fastwan does not load, told apart by their first bytes: a user's next question is what they are.
+// (GGUF files are checkpoints fastwan reads: describe_checkpoint names their layout.)
 std::optional<std::string> describe_by_magic(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string head(16, '\0');
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
-  if (head.starts_with("GGUF") && head.size() >= 8) {
-    const uint32_t version = static_cast<unsigned char>(head[4]) | static_cast<unsigned char>(head[5]) << 8;
-    return "format: GGUF, version " + std::to_string(version) +
-           " (llama.cpp's quantized checkpoint format); fastwan loads safetensors: use the published "
-           "safetensors checkpoint\n";
-  }
   // torch.save writes a zip archive (data.pkl inside) since PyTorch 1.6, a bare pickle before.
   const bool zip = head.starts_with("PK\x03\x04");
   const bool pickle =

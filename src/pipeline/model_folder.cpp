@@ -189,8 +189,8 @@ Expected<ModelFolder> locate_model_folder(const std::string& model, const std::s
     FW_ASSIGN_OR_RETURN(f.base_dir, resolve_model_location(base, "--base"));
   }
   if (f.single_file) {
+    // A single DiT file (ComfyUI, original Wan) is not a FastWan-QAD overlay: only its name is evidence.
     f.evidence.name = fs::path(model).stem().string();
-    f.evidence.overlay = !f.base_dir.empty();
     return f;
   }
   f.evidence.name = model_name(model, f.model_dir);

@@ -95,8 +95,9 @@ class FormatsCli : public testing::Test {
   static std::string video(const std::string& model_args, const std::string& extra = "") {
     static int n = 0;
     const std::string out = file(std::to_string(++n) + ".y4m");
-    auto r = run_command(fastwan_bin() + " generate -p 'a curious raccoon' --model " + model_args +
-                         " -W 64 -H 48 --frames 9 --sampler dmd --decoder wan-vae " + extra + " -o " + out);
+    auto r =
+        run_command(fastwan_bin() + " generate -p 'a curious raccoon' --model " + model_args +
+                    " -W 64 -H 48 --frames 9 -s 7 --sampler dmd --decoder wan-vae " + extra + " -o " + out);
     EXPECT_EQ(r.status, 0) << r.output;
     return r.status == 0 ? test::read_file(out) : "";
   }

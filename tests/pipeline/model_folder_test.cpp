@@ -181,7 +181,7 @@ TEST_F(ModelFolderTest, ASingleTransformerFileTakesItsPartsFromFlags) {
                          wan() + "/tokenizer/spiece.model"};
   ASSERT_OK_AND_ASSIGN(ModelFolder f, resolve(file, "", {"", true, false}, parts));
   EXPECT_TRUE(f.single_file);
-  EXPECT_EQ(f.name, "dit");
+  EXPECT_EQ(f.evidence.name, "dit");
   EXPECT_EQ(f.transformer, file);
   EXPECT_EQ(f.dit.to_json(), dit.config.to_json());
   EXPECT_EQ(f.text.to_json(), te.config.to_json());
@@ -372,24 +372,25 @@ TEST(ModelDefaults, ModesAsTrainedFallingBackToBf16WhereTheDeviceLacksThem) {
   const auto all = [](const quant::ModelOptions&) { return true; };
   const auto gpu = [](const quant::ModelOptions& o) { return quant::gpu_missing_mode(o).empty(); };
   struct Case {
-    std::string name;
+    ModelVariant variant;
     quant::ModelOptions cpu, gpu;
     std::string gpu_reason;
   };
   const std::vector<Case> cases = {
-      {"FastVideo/FastWan-QAD-FP8-1.3B",
+      {ModelVariant::fastwan_qad_fp8,
        {LinearMode::fp8, AttentionMode::sage8},
        {LinearMode::fp8, AttentionMode::bf16},
-       "FastWan-QAD-FP8 was trained with linear fp8, attention sage8; cuda (H100) cannot run attention sage8 "
+       "FastWan-QAD-FP8-1.3B was trained with linear fp8, attention sage8; cuda (H100) cannot run attention "
+       "sage8 "
        "yet "
        "(--device cpu can)"},
-      {"FastVideo/FastWan-QAD-1.3B-SA2",
+      {ModelVariant::fastwan_qad_nvfp4_sa2,
        {LinearMode::nvfp4, AttentionMode::sage8},
        {},
        "FastWan-QAD-1.3B-SA2 was trained with linear nvfp4, attention sage8; cuda (H100) cannot run linear "
        "nvfp4 "
        "and attention sage8 yet (--device cpu can)"},
-      {"FastVideo/FastWan-QAD-1.3B",
+      {ModelVariant::fastwan_qad_nvfp4,
        {LinearMode::nvfp4, AttentionMode::fp4},
        {},
        "FastWan-QAD-1.3B was trained with linear nvfp4, attention fp4; cuda (H100) cannot run linear nvfp4 "
@@ -397,18 +398,21 @@ TEST(ModelDefaults, ModesAsTrainedFallingBackToBf16WhereTheDeviceLacksThem) {
        "attention fp4 yet (--device cpu can)"},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(c.name);
-    const ModesGuess on_cpu = default_model_options(ModelFamily::fastwan_qad, c.name, "cpu", all);
+    SCOPED_TRACE(std::string(model_variant_name(c.variant)));
+    const ModesGuess on_cpu = default_model_options(c.variant, "cpu", all);
     EXPECT_EQ(on_cpu.options, c.cpu);
     EXPECT_EQ(on_cpu.reason.rfind("as FastWan-QAD", 0), 0u) << on_cpu.reason;
-    const ModesGuess on_gpu = default_model_options(ModelFamily::fastwan_qad, c.name, "cuda (H100)", gpu);
+    const ModesGuess on_gpu = default_model_options(c.variant, "cuda (H100)", gpu);
     EXPECT_EQ(on_gpu.options, c.gpu);
     EXPECT_EQ(on_gpu.reason, c.gpu_reason);
   }
-  const ModesGuess wan =
-      default_model_options(ModelFamily::wan21, "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "cpu", all);
+  const ModesGuess wan = default_model_options(ModelVariant::wan21, "cpu", all);
   EXPECT_EQ(wan.options, quant::ModelOptions{});
   EXPECT_EQ(wan.reason, "Wan2.1 runs in bf16");
+  // A student the folder does not name runs exact, and says how to choose.
+  const ModesGuess unknown = default_model_options(ModelVariant::fastwan_qad, "cpu", all);
+  EXPECT_EQ(unknown.options, quant::ModelOptions{});
+  EXPECT_NE(unknown.reason.find("give --linear and --attention"), std::string::npos);
 }
 
 TEST(ModelDefaults, SamplerSettingsPerFamily) {
