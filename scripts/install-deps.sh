@@ -14,14 +14,29 @@ packages=(
   libstb-dev                          # PNG frames (stb_image_write, header only)
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev  # MP4 output (optional at run time)
   ffmpeg                              # ffprobe: tests read written videos back with an independent reader
+  libcpp-httplib-dev libsqlite3-dev   # fastwan serve: HTTP server, job store
+  chromium                            # the browser test (driven by Playwright from npm, tests/browser)
 )
+
+# Playwright for the browser test, from the lock file; it drives the system chromium (no browser download).
+# Node and npm come from Debian unless a node with npm is already installed.
+npm_ci() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  [[ -d "$dir/node_modules/playwright-core" ]] && return 0
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+}
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 if [[ "${1:-}" == "--if-missing" ]]; then
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  [[ ${#missing[@]} -eq 0 ]] && exit 0
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    npm_ci
+    exit 0
+  fi
   echo "install-deps: installing missing packages: ${missing[*]}"
 fi
 
@@ -33,3 +48,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 $sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+npm_ci

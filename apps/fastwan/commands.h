@@ -21,6 +21,7 @@ Command add_bench(CLI::App& app);
 Command add_encode(CLI::App& app);
 Command add_decode(CLI::App& app);
 Command add_generate(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 // Prints "error: <message>" to stderr and returns 1.
 int fail(const std::string& message);

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "More output (debug logging)");
 
   const std::vector<Command> commands = {add_generate(app), add_info(app),   add_verify(app), add_synth(app),
-                                         add_encode(app),   add_decode(app), add_bench(app)};
+                                         add_encode(app),   add_decode(app), add_bench(app), add_serve(app)};
 
   try {
     app.parse(argc, argv);

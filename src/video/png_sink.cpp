@@ -30,11 +30,7 @@ class PngSink : public FrameSink {
 
   Status write(const uint8_t* rgb) override {
     const std::string name = png_frame_name(pattern_, static_cast<int64_t>(written_.size()));
-    FW_ASSIGN_OR_RETURN(PartialFile file, PartialFile::create(name));
-    if (!stbi_write_png(file.temp_path().c_str(), static_cast<int>(width_), static_cast<int>(height_), 3, rgb,
-                        static_cast<int>(3 * width_)))
-      return Error(name + ": write failed (disk full?)");
-    FW_RETURN_IF_ERROR(file.commit());
+    FW_RETURN_IF_ERROR(write_png(name, rgb, width_, height_));
     written_.push_back(name);
     return Status::Ok();
   }
@@ -57,6 +53,14 @@ class PngSink : public FrameSink {
 };
 
 }  // namespace
+
+Status write_png(const std::string& path, const uint8_t* rgb, int64_t width, int64_t height) {
+  FW_ASSIGN_OR_RETURN(PartialFile file, PartialFile::create(path));
+  if (!stbi_write_png(file.temp_path().c_str(), static_cast<int>(width), static_cast<int>(height), 3, rgb,
+                      static_cast<int>(3 * width)))
+    return Error(path + ": write failed (disk full?)");
+  return file.commit();
+}
 
 Expected<std::unique_ptr<FrameSink>> open_png_sink(const VideoOutput& output, int64_t width, int64_t height) {
   if (output.png_make_folder) {
