@@ -20,7 +20,6 @@ class Supervisor {
     sigaddset(&signals_, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
   }
-  // Returns the exit code: 0 after a signal, 1 when the models failed to load.
   void watch(server::JobManager& jobs, server::HttpApi& api) {
     thread_ = std::thread([this, &jobs, &api] {
       const timespec slice{0, 200'000'000};
@@ -32,9 +31,13 @@ class Supervisor {
           break;
         }
       }
+      // The jobs first: event streams and sync requests waiting on a job then end, so the HTTP server's
+      // threads can finish.
+      jobs.stop();
       api.stop();
     });
   }
+  // Waits for the watcher; the exit code: 0 after a signal, 1 when the models failed to load.
   int finish() {
     done_ = true;
     thread_.join();
@@ -96,7 +99,6 @@ Command add_serve(CLI::App& app) {
             std::fflush(stdout);
             supervisor.watch(**manager, api);
             api.listen();
-            (*manager)->stop();
             return supervisor.finish();
           }};
 }

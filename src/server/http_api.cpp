@@ -1,6 +1,7 @@
 #include "server/http_api.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <fstream>
 #include <sstream>
@@ -57,7 +58,21 @@ struct HttpApi::Impl {
   httplib::Server server;
   int port = 0;
 
+  int listen_fd = -1;
+
   Impl(JobManager& j, HttpOptions o) : jobs(j), options(std::move(o)) {}
+
+  // httplib 0.11 listens with a backlog of 5: a burst of clients overflows it and some of them are dropped
+  // unanswered. The socket is taken here (it is created before bind) so bind() can listen again with the
+  // system's maximum. SO_REUSEADDR as httplib sets it; not SO_REUSEPORT, so a second server on the port
+  // fails.
+  void keep_listen_socket() {
+    server.set_socket_options([this](int fd) {
+      const int on = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+      listen_fd = fd;
+    });
+  }
 
   json object(const Job& job) const { return to_json(job, jobs.ttl_seconds()); }
 
@@ -220,6 +235,7 @@ struct HttpApi::Impl {
   }
 
   void routes() {
+    keep_listen_socket();
     server.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
     server.set_payload_max_length(options.max_body_bytes);
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -283,6 +299,7 @@ Status HttpApi::bind() {
       return Error("--host/--port " + where + ": cannot bind (in use, or not an address of this machine)");
     impl_->port = impl_->options.port;
   }
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
   return Status::Ok();
 }
 

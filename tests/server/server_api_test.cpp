@@ -22,6 +22,8 @@ const json kSmall = {{"prompt", "a curious raccoon"},
                      {"num_frames", 9},
                      {"seed", 7},
                      {"num_inference_steps", 4}};
+// Many short steps: seconds of work, cancelled within a step.
+const json kSlow = {{"prompt", "x"}, {"size", "64x48"}, {"num_frames", 9}, {"num_inference_steps", 900}};
 constexpr auto kJobTimeout = std::chrono::seconds(120);
 
 json body_of(const httplib::Result& r) {
@@ -250,15 +252,14 @@ TEST_F(ServerApi, EveryErrorIsAnEnvelopeWithItsCode) {
   expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"size", "1024x1024"}, {"num_frames", 401}}), 413,
                "over this server's limit");
   // 400 for a variant, once a job exists; 429 once the queue (1) is full behind a running job.
-  const json slow = {{"prompt", "x"}, {"size", "256x256"}, {"num_frames", 81}};
-  const std::string running = submit(c, slow);
+  const std::string running = submit(c, kSlow);
   wait_running(c, running);
   expect_error(c.Get(("/v1/videos/" + running + "/content?variant=spritesheet").c_str()), 400,
                "variant 'spritesheet'");
   // One waits in the queue; the next is refused.
   std::vector<std::string> queued;
   for (int i = 0; i < 4; ++i) {
-    auto r = post(c, "/v1/videos", slow);
+    auto r = post(c, "/v1/videos", kSlow);
     if (!r || r->status != 200) {
       expect_error(r, 429, "queue is full");
       EXPECT_FALSE(r->get_header_value("Retry-After").empty());
@@ -305,7 +306,7 @@ TEST_F(ServerApi, FinishedJobsSurviveARestartAndUnfinishedOnesFail) {
     auto c = server->client();
     kept = submit(c);
     EXPECT_EQ(wait_finished(c, kept)["status"], "completed");
-    killed = submit(c, {{"prompt", "x"}, {"size", "256x256"}, {"num_frames", 81}});
+    killed = submit(c, kSlow);
     wait_running(c, killed);
     server->kill_hard();  // mid-job, as a crash or a power cut would
   }

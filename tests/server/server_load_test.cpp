@@ -25,6 +25,8 @@ using nlohmann::json;
 
 const json kSmall = {
     {"prompt", "a curious raccoon"}, {"size", "64x48"}, {"num_frames", 9}, {"num_inference_steps", 4}};
+// Many short steps: seconds of work, cancelled within a step.
+const json kSlow = {{"prompt", "x"}, {"size", "64x48"}, {"num_frames", 9}, {"num_inference_steps", 900}};
 constexpr int kBurst = 200, kClients = 20;
 constexpr auto kDrainTimeout = std::chrono::seconds(300);
 
@@ -90,6 +92,8 @@ TEST_F(ServerLoad, ABurstOf200IsEitherAcceptedAndCompletedOrRefusedWith429) {
           ++refused;
         } else {
           ++other;
+          ADD_FAILURE() << "neither accepted nor 429: "
+                        << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
         }
       }
     });
@@ -161,9 +165,8 @@ TEST_F(ServerLoad, AKillDuringAJobThenARestartKeepsTheStoreConsistent) {
     auto c = server->client();
     done = body_of(c.Post("/v1/videos", kSmall.dump(), "application/json"))["id"];
     ASSERT_EQ(drain(c).at(done)["status"], "completed");
-    const json slow = {{"prompt", "x"}, {"size", "256x256"}, {"num_frames", 81}};
-    running = body_of(c.Post("/v1/videos", slow.dump(), "application/json"))["id"];
-    for (int i = 0; i < 3; ++i) c.Post("/v1/videos", slow.dump(), "application/json");  // queued behind it
+    running = body_of(c.Post("/v1/videos", kSlow.dump(), "application/json"))["id"];
+    for (int i = 0; i < 3; ++i) c.Post("/v1/videos", kSlow.dump(), "application/json");  // queued behind it
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (body_of(c.Get(("/v1/videos/" + running).c_str()))["progress"] < 5 &&
            std::chrono::steady_clock::now() < deadline)
@@ -184,6 +187,43 @@ TEST_F(ServerLoad, AKillDuringAJobThenARestartKeepsTheStoreConsistent) {
   const std::string next = body_of(c.Post("/v1/videos", kSmall.dump(), "application/json"))["id"];
   EXPECT_EQ(drain(c).at(next)["status"], "completed");
   EXPECT_EQ(server->stop(), 0) << server->log();
+}
+
+TEST_F(ServerLoad, StoppingEndsOpenEventStreamsAndSyncRequests) {
+  auto server = serve("stop");
+  ASSERT_TRUE(server);
+  auto c = server->client();
+  const std::string id = body_of(c.Post("/v1/videos", kSlow.dump(), "application/json"))["id"];
+  std::string stream;
+  std::thread events([&] {
+    auto sc = server->client();
+    sc.Get(("/v1/videos/" + id + "/events").c_str(), [&](const char* data, size_t n) {
+      stream.append(data, n);
+      return true;
+    });
+  });
+  int sync_status = 0;
+  std::thread waiting([&] {
+    auto sc = server->client();
+    auto r = sc.Post("/v1/videos/sync", kSlow.dump(), "application/json");
+    sync_status = r ? r->status : -1;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (body_of(c.Get(("/v1/videos/" + id).c_str()))["status"] != "in_progress" &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the sync request is queued
+  EXPECT_EQ(server->stop(), 0) << server->log();
+  events.join();
+  waiting.join();
+  EXPECT_NE(stream.find("in_progress"), std::string::npos) << stream;
+  EXPECT_EQ(sync_status, 500);
+  // The job that ran failed for the stop; the queued one for the restart.
+  auto again = serve("stop");
+  ASSERT_TRUE(again);
+  auto c2 = again->client();
+  const json v = body_of(c2.Get(("/v1/videos/" + id).c_str()));
+  EXPECT_EQ(v["error"]["code"], "server_stopped") << v.dump();
 }
 
 }  // namespace
