@@ -79,6 +79,7 @@ try {
   await page.fill("#size", "128x96");
   await page.fill("#frames", String(FRAMES));
   await page.fill("#seed", "5");
+  await page.fill("#steps", "20");
   // Samples every progress bar of the queue as the page updates it from the event stream.
   await page.evaluate(() => {
     window.seenProgress = [];

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -195,10 +196,12 @@ TEST_F(ServerLoad, StoppingEndsOpenEventStreamsAndSyncRequests) {
   auto c = server->client();
   const std::string id = body_of(c.Post("/v1/videos", kSlow.dump(), "application/json"))["id"];
   std::string stream;
+  std::atomic<bool> streaming{false};
   std::thread events([&] {
     auto sc = server->client();
     sc.Get(("/v1/videos/" + id + "/events").c_str(), [&](const char* data, size_t n) {
       stream.append(data, n);
+      streaming = true;
       return true;
     });
   });
@@ -212,7 +215,10 @@ TEST_F(ServerLoad, StoppingEndsOpenEventStreamsAndSyncRequests) {
   while (body_of(c.Get(("/v1/videos/" + id).c_str()))["status"] != "in_progress" &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the sync request is queued
+  // The stream is open and the sync request's job is queued behind the running one.
+  while ((!streaming || body_of(c.Get("/v1/videos"))["data"].size() < 2) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(server->stop(), 0) << server->log();
   events.join();
   waiting.join();
