@@ -22,6 +22,9 @@ constexpr std::pair<const char*, const char*> kFieldOfFlag[] = {
     {"--timesteps", "num_inference_steps"},
 };
 
+// Far beyond any video the model makes; keeps the arithmetic of a hostile request in range.
+constexpr int kMaxFrames = 100001;
+
 Error with_field_names(const Error& e) {
   const std::string& m = e.message();
   for (const auto& [flag, field] : kFieldOfFlag) {
@@ -58,8 +61,11 @@ Expected<int> frames_for_seconds(double seconds, int fps) {
   if (!std::isfinite(seconds) || seconds <= 0 || seconds > 3600)
     return Error("seconds " + std::to_string(seconds) + ": expected a duration above 0 (and at most 3600)");
   // 4n+1: the VAE packs 4 frames per latent after the first.
-  const double quarters = std::round(seconds * fps / 4.0);
-  return static_cast<int>(4 * std::max(quarters, 0.0) + 1);
+  const double frames = 4 * std::max(std::round(seconds * fps / 4.0), 0.0) + 1;
+  if (frames > kMaxFrames)
+    return Error("seconds " + std::to_string(seconds) + " at " + std::to_string(fps) + " fps: more than " +
+                 std::to_string(kMaxFrames) + " frames");
+  return static_cast<int>(frames);
 }
 
 Expected<GeneratePlan> plan_request(const GenerateRequest& r, GenerateFlags f) {

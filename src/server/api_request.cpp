@@ -10,6 +10,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr int kMaxSteps = 1000;
+
 Expected<std::string> text_field(const json& j, const char* name) {
   if (!j.is_string()) return Error(std::string(name) + ": expected a string, got " + j.type_name());
   return j.get<std::string>();
@@ -69,6 +71,10 @@ Status read_field(const std::string& key, const json& v, ParsedRequest& out) {
     FW_ASSIGN_OR_RETURN(r.fps, integer_field<int>(v, "fps"));
   } else if (key == "num_inference_steps") {
     FW_ASSIGN_OR_RETURN(r.num_inference_steps, integer_field<int>(v, "num_inference_steps"));
+    // The sampler's schedule is allocated per step: a bound keeps a hostile request from exhausting memory.
+    if (*r.num_inference_steps > kMaxSteps)
+      return Error("num_inference_steps " + std::to_string(*r.num_inference_steps) + ": expected at most " +
+                   std::to_string(kMaxSteps));
   } else if (key == "seed") {
     FW_ASSIGN_OR_RETURN(r.seed, integer_field<uint64_t>(v, "seed"));
   } else if (key == "guidance_scale") {

@@ -228,6 +228,10 @@ TEST_F(ServerApi, EveryErrorIsAnEnvelopeWithItsCode) {
   expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"num_inference_steps", 0}}), 400,
                "num_inference_steps 0");
   expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"guidance_scale", -2}}), 400, "guidance_scale");
+  expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"num_inference_steps", 2000000000}}), 400,
+               "num_inference_steps 2000000000: expected at most 1000");
+  expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"seconds", 3000}, {"fps", 240}}), 400,
+               "more than 100001 frames");
   expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"fps", 0}}), 400, "fps");
   expect_error(post(c, "/v1/videos", {{"prompt", "x"}, {"model", "sora-2"}}), 400, "model 'sora-2'");
   const httplib::MultipartFormDataItems with_file = {{"prompt", "x", "", ""},
