@@ -30,6 +30,7 @@ Command add_encode(CLI::App& app);
 Command add_decode(CLI::App& app);
 Command add_generate(CLI::App& app);
 Command add_convert(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 Command add_help(CLI::App& app);
 

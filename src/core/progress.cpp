@@ -55,6 +55,7 @@ void Progress::begin(const std::string& stage, int64_t total, const std::string&
   total_ = total;
   done_ = 0;
   stage_start_ = last_ = clock_();
+  if (listener_) listener_->update(stage, 0, total, 0);
   show(stage + ": ...", false);
 }
 
@@ -65,6 +66,7 @@ void Progress::advance(int64_t done) {
   if (s.unit == "step") s.unit_seconds.push_back((now - last_) / static_cast<double>(done - done_));
   last_ = now;
   done_ = done;
+  if (listener_) listener_->update(s.name, done, total_, now - stage_start_);
   const double per_unit = (now - stage_start_) / static_cast<double>(done);
   std::string line = s.name + ": " + s.unit + " " + std::to_string(done) + "/" + std::to_string(total_) +
                      ", " + fmt("%.2f", per_unit) + " s/" + s.unit;
@@ -77,6 +79,7 @@ void Progress::end() {
   open_ = false;
   Stage& s = stages_.back();
   s.seconds = clock_() - stage_start_;
+  if (listener_) listener_->finished(s.name, s.seconds);
   std::string line = s.name + ": done in " + fmt("%.2f", s.seconds) + " s";
   if (done_ > 0)
     line += " (" + std::to_string(done_) + " " + s.unit + "s, " +

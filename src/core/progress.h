@@ -3,7 +3,8 @@
 //   live   (stderr is a terminal) one line re-drawn in place: stage, step i/N, seconds per step, ETA
 //   lines  (-v in a pipe) one line per step
 //   quiet  (a pipe) nothing; the caller prints the summary()
-// Stage and step times are kept in every mode.
+// Stage and step times are kept in every mode. A listener (the server, tests) hears every stage and step as
+// it happens and can ask the run to stop: the pipeline checks cancelled() between stages and steps.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,16 @@
 
 namespace fastwan {
 
+class ProgressListener {
+ public:
+  virtual ~ProgressListener() = default;
+  // `done` of `total` units of `stage` are finished after `seconds` in it (done 0: the stage begins).
+  virtual void update(const std::string& stage, int64_t done, int64_t total, double seconds) = 0;
+  // The stage took `seconds` in all.
+  virtual void finished(const std::string& stage, double seconds) = 0;
+  virtual bool cancelled() const = 0;
+};
+
 class Progress {
  public:
   enum class Mode { quiet, lines, live };
@@ -22,6 +33,11 @@ class Progress {
   using Clock = std::function<double()>;  // seconds, monotonic
 
   explicit Progress(Mode mode, std::FILE* out = stderr, Clock clock = nullptr);
+
+  // Not owned; must outlive the run.
+  void set_listener(ProgressListener* listener) { listener_ = listener; }
+  // The listener asked the run to stop.
+  bool cancelled() const { return listener_ && listener_->cancelled(); }
 
   // A line of context (device, model, settings); not shown in quiet mode.
   void note(const std::string& line);
@@ -53,6 +69,7 @@ class Progress {
   Mode mode_;
   std::FILE* out_;
   Clock clock_;
+  ProgressListener* listener_ = nullptr;
   double start_ = 0;
   std::vector<Stage> stages_;
   bool open_ = false;

@@ -12,14 +12,11 @@ struct Prompts {
   std::optional<PromptEmbedding> negative;  // only with guidance
 };
 
-// The models of a run. Each is loaded when first needed and released as soon as no prompt still to come needs
-// it; the text encoder is never resident beside the DiT unless keep_text_encoder.
-struct Models {
-  std::unique_ptr<TextEncoderStage> text;
-  std::optional<PromptEmbedding> negative;  // with guidance: encoded once, for every prompt
-  std::unique_ptr<Denoiser> dit;
-  std::unique_ptr<VideoDecoder> decoder;
-};
+// Stops a run between stages and steps when the progress listener asks.
+Status check_cancelled(const Progress& progress) {
+  if (progress.cancelled()) return Error("cancelled");
+  return Status::Ok();
+}
 
 // The prompts in order: the plan's list at once, then a stream's lines one by one as they arrive.
 class PromptQueue {
@@ -45,19 +42,16 @@ class PromptQueue {
 
 // Loading and encoding are timed apart (loading reads gigabytes from disk; encoding is what a cached model
 // costs).
-Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, const Backend& backend,
-                                              Models& models, const std::vector<std::string>& texts,
-                                              Progress& progress) {
-  if (!models.text) {
-    // Never beside the DiT unless asked: a streamed line loads the models in turn, as a single prompt does.
-    if (!plan.keep_text_encoder) {
-      models.dit.reset();
-      models.decoder.reset();
-    }
-    progress.begin("text encoder load");
-    FW_ASSIGN_OR_RETURN(models.text, backend.load_text_encoder(plan.model));
-    progress.end();
+Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, LoadedStages& models,
+                                              const std::vector<std::string>& texts, Progress& progress) {
+  FW_RETURN_IF_ERROR(check_cancelled(progress));
+  // Never beside the DiT unless asked: a streamed line loads the models in turn, as a single prompt does.
+  if (!models.text && !plan.keep_text_encoder && !models.resident) {
+    models.dit.reset();
+    models.decoder.reset();
   }
+  FW_RETURN_IF_ERROR(load_text_encoder(plan, models, progress));
+  FW_RETURN_IF_ERROR(check_cancelled(progress));
   progress.begin("text");
   std::vector<Prompts> out(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -74,13 +68,10 @@ Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, const Ba
   return out;
 }
 
-Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, Models& models,
-                         const Prompts& prompts, Progress& progress) {
-  if (!models.dit) {
-    progress.begin("transformer load");
-    FW_ASSIGN_OR_RETURN(models.dit, backend.load_denoiser(plan.model, plan.modes));
-    progress.end();
-  }
+Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const Prompts& prompts,
+                         Progress& progress) {
+  FW_RETURN_IF_ERROR(check_cancelled(progress));
+  FW_RETURN_IF_ERROR(load_denoiser(plan, models, progress));
 
   const Shape shape = plan.latent_shape();
   DenoiseRequest request;
@@ -90,6 +81,7 @@ Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, Model
   request.latent_shape = shape;
   FW_ASSIGN_OR_RETURN(VelocityFn velocity, models.dit->velocity(request));
   VelocityFn reported = [&](const Tensor& x, const SamplerStep& step) -> Expected<Tensor> {
+    FW_RETURN_IF_ERROR(check_cancelled(progress));
     auto v = velocity(x, step);
     if (v) progress.advance(step.index + 1);
     return v;
@@ -107,13 +99,11 @@ Expected<Tensor> denoise(const GeneratePlan& plan, const Backend& backend, Model
   return latents;
 }
 
-Expected<GenerateResult> decode(const GeneratePlan& plan, const Backend& backend, Models& models,
-                                const Tensor& latents, const VideoOutput& output, Progress& progress) {
-  if (!models.decoder) {
-    progress.begin("decoder load");
-    FW_ASSIGN_OR_RETURN(models.decoder, backend.load_decoder(plan.model, plan.decoder));
-    progress.end();
-  }
+Expected<GenerateResult> decode(const GeneratePlan& plan, LoadedStages& models, const Tensor& latents,
+                                const VideoOutput& output, Progress& progress) {
+  FW_RETURN_IF_ERROR(check_cancelled(progress));
+  FW_RETURN_IF_ERROR(load_decoder(plan, models, progress));
+  FW_RETURN_IF_ERROR(check_cancelled(progress));
   const VideoDecoder* decoder = models.decoder.get();
   // The latent shape was planned with Wan's 4x/8x compression; a decoder that disagrees is refused before
   // the output file is created.
@@ -148,15 +138,16 @@ std::string video_label(const GeneratePlan& plan, int n, double seconds_so_far) 
 }  // namespace
 
 Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Progress& progress,
-                                                    const VideoWritten& written) {
-  const Backend& backend = plan.device.backend;
+                                                    const VideoWritten& written, ModelCache* cache) {
   PromptQueue queue(plan);
-  Models models;
+  LoadedStages own;
+  LoadedStages& models = cache ? cache->stages_for(plan) : own;
   std::vector<GenerateResult> results;
   const double start = progress.elapsed();
   for (std::vector<std::string> texts = queue.next(); !texts.empty(); texts = queue.next()) {
-    FW_ASSIGN_OR_RETURN(std::vector<Prompts> prompts, encode_prompts(plan, backend, models, texts, progress));
-    if (queue.finished() || !plan.keep_text_encoder) models.text.reset();  // before the DiT needs the memory
+    FW_ASSIGN_OR_RETURN(std::vector<Prompts> prompts, encode_prompts(plan, models, texts, progress));
+    // Before the DiT needs the memory.
+    if (!models.resident && (queue.finished() || !plan.keep_text_encoder)) models.text.reset();
     for (size_t i = 0; i < prompts.size(); ++i) {
       const int n = static_cast<int>(results.size()) + 1;
       if (plan.numbered_outputs()) progress.note(video_label(plan, n, progress.elapsed() - start) + texts[i]);
@@ -164,17 +155,18 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
       auto tagged = [&](const Error& e) {
         return plan.numbered_outputs() ? e.with_context("video " + std::to_string(n)) : e;
       };
-      auto latents = denoise(plan, backend, models, prompts[i], progress);
+      auto latents = denoise(plan, models, prompts[i], progress);
       if (!latents) return tagged(latents.error());
       if (!plan.save_latents.empty()) {
         const std::string file = plan.latents_for(n);
         if (Status s = write_safetensors(file, std::map<std::string, Tensor>{{"latents", *latents}}); !s)
           return tagged(s.error().with_context("--save-latents " + file));
       }
-      if (queue.finished() && i + 1 == prompts.size()) models.dit.reset();  // before the decoder is loaded
+      // Before the decoder is loaded.
+      if (!models.resident && queue.finished() && i + 1 == prompts.size()) models.dit.reset();
       VideoOutput output = plan.output_for(n);
       output.options.metadata = plan.metadata_for(texts[i]);
-      auto result = decode(plan, backend, models, *latents, output, progress);
+      auto result = decode(plan, models, *latents, output, progress);
       if (!result) return tagged(result.error());
       result->prompt = texts[i];
       if (!plan.save_latents.empty()) result->latents = plan.latents_for(n);

@@ -17,6 +17,7 @@
 
 #include "core/progress.h"
 #include "pipeline/generate_plan.h"
+#include "pipeline/model_cache.h"
 
 namespace fastwan {
 
@@ -32,7 +33,10 @@ using VideoWritten = std::function<void(const GenerateResult&)>;
 
 // Stages reported to `progress`: "text encoder load", "text", "transformer load", "denoise" (one unit per
 // step), "decoder load", "decode+write" (one unit per frame); the loads only when a model is loaded.
+// With a `cache`, the stages stay loaded after the run (model_cache.h). When the progress listener asks to
+// cancel, the run stops before the next stage or step with the error "cancelled".
 Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Progress& progress,
-                                                    const VideoWritten& written = nullptr);
+                                                    const VideoWritten& written = nullptr,
+                                                    ModelCache* cache = nullptr);
 
 }  // namespace fastwan

@@ -76,6 +76,7 @@ Expected<DecodeResult> write_decoded_video(const VideoDecoder& decoder, const Te
   // 8-bit frames straight from the decoder: a GPU decoder converts on the device and overlaps its copies
   // with the writer.
   auto write_frame = [&](const uint8_t* rgb) -> Status {
+    if (done == 0 && output.first_frame) FW_RETURN_IF_ERROR(output.first_frame(rgb, width, height));
     FW_RETURN_IF_ERROR(sink->write(rgb));
     ++done;
     if (progress) progress(done, total);

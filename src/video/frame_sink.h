@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,8 @@ struct VideoOutput {
   VideoFormat format = VideoFormat::mp4;
   std::string png_pattern;  // PNG: printf pattern of the frame files (folder/frame_%05d.png or the one given)
   bool png_make_folder = false;  // PNG: the folder does not exist yet and is created on open
+  // Also given the first frame (rgb, width, height) as it is written: the server's thumbnail.
+  std::function<Status(const uint8_t*, int64_t, int64_t)> first_frame;
 };
 
 // Checks -o and --format: the extension agrees with the format, the destination folder exists and is

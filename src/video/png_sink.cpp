@@ -75,6 +75,14 @@ class PngSink : public FrameSink {
 
 }  // namespace
 
+Status write_png(const std::string& path, const uint8_t* rgb, int64_t width, int64_t height) {
+  FW_ASSIGN_OR_RETURN(PartialFile file, PartialFile::create(path));
+  if (!stbi_write_png(file.temp_path().c_str(), static_cast<int>(width), static_cast<int>(height), 3, rgb,
+                      static_cast<int>(3 * width)))
+    return Error(path + ": write failed (disk full?)");
+  return file.commit();
+}
+
 Expected<std::unique_ptr<FrameSink>> open_png_sink(const VideoOutput& output, int64_t width, int64_t height) {
   if (output.png_make_folder) {
     const std::filesystem::path folder = std::filesystem::path(output.png_pattern).parent_path();

@@ -83,16 +83,19 @@ TEST_F(InstallDeps, AUserWithoutSudoIsToldWhatToDo) {
 TEST(Readme, TheSetUpCommandsRunAsWritten) {
   if (!FASTWAN_TEST_MP4) GTEST_SKIP() << "built without libav: the demo writes an MP4";
   const std::string readme = test::read_file(std::string(FASTWAN_SOURCE_DIR) + "/README.md");
-  EXPECT_NE(readme.find("\n```sh\nscripts/install-deps.sh && scripts/build.sh\n```\n"), std::string::npos);
+  const std::string setup = "\n```sh\nscripts/install-deps.sh && scripts/build.sh && ";
+  EXPECT_NE(readme.find(setup), std::string::npos);
   for (const char* script : {"/scripts/install-deps.sh", "/scripts/build.sh"}) {
     const auto perms = fs::status(std::string(FASTWAN_SOURCE_DIR) + script).permissions();
     EXPECT_NE(perms & fs::perms::owner_exec, fs::perms::none) << script << " is not executable";
   }
   // The demo: the synthesized FastWan-QAD-like model on the fast path, with this build's binary and a
   // temporary folder in place of build/bin and /tmp.
-  const size_t at = readme.find("\nbuild/bin/fastwan synth --preset tiny --family fastwan-qad");
+  const size_t at = readme.find(setup);
   ASSERT_NE(at, std::string::npos);
-  std::string demo = readme.substr(at + 1, readme.find('\n', at + 1) - at - 1);
+  const size_t begin = at + setup.size();
+  std::string demo = readme.substr(begin, readme.find('\n', begin) - begin);
+  ASSERT_EQ(demo.rfind("build/bin/fastwan synth --preset tiny --family fastwan-qad", 0), 0u) << demo;
   test::TempDir dir;
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"build/bin/fastwan", test::fastwan_bin()}, {"/tmp/", dir.path().string() + "/"}})

@@ -1,6 +1,7 @@
 // text_to_video over a recording fake backend: the order in which stages are loaded and released, guidance
 // (two DiT calls per step, the negative prompt encoded), seeded noise; the device registry and the progress
 // reporter.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -158,6 +159,80 @@ TEST(TextToVideo, GuidanceEncodesTheNegativePromptAndCallsTheDitTwice) {
       e, (Events{"load text", "encode 'a'", "encode ''", "release text", "load dit",
                  "bind [1, 16, 2, 2, 4] with negative", "dit step 0 k 1", "dit step 0 k 0", "dit step 1 k 1",
                  "dit step 1 k 0", "release dit", "load decoder", "decode f32[1, 16, 2, 2, 4]"}));
+}
+
+// A long-lived caller (the server): the stages stay loaded after a run and the next run loads nothing; a
+// plan in another precision mode reloads the DiT alone. The negative prompt is encoded per run.
+TEST(TextToVideo, AModelCacheKeepsTheStagesForTheNextRun) {
+  test::TempDir dir;
+  Events e;
+  const GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 3.0);
+  ModelCache cache;
+  Progress first(Progress::Mode::quiet);
+  ASSERT_OK(text_to_video(plan, first, nullptr, &cache));
+  EXPECT_EQ(std::count(e.begin(), e.end(), "release text"), 0);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "release dit"), 0);
+  e.clear();
+  Progress second(Progress::Mode::quiet);
+  ASSERT_OK(text_to_video(plan, second, nullptr, &cache));
+  EXPECT_EQ(e, (Events{"encode 'a'", "encode ''", "bind [1, 16, 2, 2, 4] with negative", "dit step 0 k 1",
+                       "dit step 0 k 0", "dit step 1 k 1", "dit step 1 k 0", "decode f32[1, 16, 2, 2, 4]"}));
+  std::vector<std::string> names;
+  for (const auto& s : second.stages()) names.push_back(s.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"text", "denoise", "decode+write"}));
+  e.clear();
+  GeneratePlan fp8 = plan;
+  fp8.modes.linear = quant::LinearMode::fp8;
+  Progress third(Progress::Mode::quiet);
+  ASSERT_OK(text_to_video(fp8, third, nullptr, &cache));
+  EXPECT_EQ(std::count(e.begin(), e.end(), "release dit"), 1);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "load dit"), 1);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "load text"), 0);
+}
+
+// Hears every stage and step; asks to stop once `stage` has done `after` units.
+class CancelAfter : public ProgressListener {
+ public:
+  CancelAfter(std::string stage, int64_t after) : stage_(std::move(stage)), after_(after) {}
+  void update(const std::string& stage, int64_t done, int64_t total, double) override {
+    heard.push_back(stage + " " + std::to_string(done) + "/" + std::to_string(total));
+    if (stage == stage_ && done >= after_) cancel_ = true;
+  }
+  void finished(const std::string& stage, double) override { heard.push_back(stage + " done"); }
+  bool cancelled() const override { return cancel_; }
+  std::vector<std::string> heard;
+
+ private:
+  std::string stage_;
+  int64_t after_;
+  bool cancel_ = false;
+};
+
+TEST(TextToVideo, AListenerHearsEveryStepAndCancelsBeforeTheNext) {
+  test::TempDir dir;
+  Events e;
+  const GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 1.0);
+  CancelAfter all("none", 0);
+  Progress progress(Progress::Mode::quiet);
+  progress.set_listener(&all);
+  ASSERT_OK(text_to_video(plan, progress));
+  EXPECT_EQ(all.heard, (std::vector<std::string>{
+                           "text encoder load 0/0", "text encoder load done", "text 0/0", "text done",
+                           "transformer load 0/0", "transformer load done", "denoise 0/2", "denoise 1/2",
+                           "denoise 2/2", "denoise done", "decoder load 0/0", "decoder load done",
+                           "decode+write 0/5", "decode+write 1/5", "decode+write 2/5", "decode+write 3/5",
+                           "decode+write 4/5", "decode+write 5/5", "decode+write done"}));
+  e.clear();
+  CancelAfter cancel("denoise", 1);
+  Progress stopped(Progress::Mode::quiet);
+  stopped.set_listener(&cancel);
+  auto r = text_to_video(fake_plan(fake_backend(e), dir.file("cancelled.y4m"), 1.0), stopped);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.error().message().ends_with("cancelled")) << r.error().message();
+  EXPECT_EQ(std::count(e.begin(), e.end(), "dit step 0 k 1"), 1);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "dit step 1 k 1"), 0);
+  EXPECT_EQ(std::count(e.begin(), e.end(), "load decoder"), 0);
+  EXPECT_FALSE(fs::exists(dir.file("cancelled.y4m")));
 }
 
 TEST(TextToVideo, TheSeedDecidesTheNoise) {
