@@ -102,7 +102,7 @@ Expected<std::unique_ptr<JobManager>> JobManager::open(JobOptions options) {
   GenerateFlags flags = m->options_.flags;
   flags.output = (fs::path(m->options_.output_dir) / "warm-up.mp4").string();
   FW_ASSIGN_OR_RETURN(GeneratePlan plan, plan_request(probe, flags));
-  m->model_name_ = plan.model.name;
+  m->model_name_ = plan.model.evidence.name;
   FW_ASSIGN_OR_RETURN(m->store_,
                       JobStore::open((fs::path(m->options_.output_dir) / "jobs.sqlite3").string()));
   m->recover();
