@@ -108,7 +108,7 @@ TEST(Cli, BadFlagsExitNonZeroWithAMessage) {
           {"", "error: A subcommand is required (see fastwan --help)"},
           {" frobnicate",
            "error: unknown command 'frobnicate'; commands: generate, info, verify, synth, encode, decode, "
-           "bench, convert, help (see fastwan --help)"},
+           "bench, convert, serve, help (see fastwan --help)"},
           {" -v genrate -p x", "error: unknown command 'genrate' (did you mean 'generate'?)"},
           {" help genrate", "error: unknown command 'genrate' (did you mean 'generate'?)"},
           {" generate 'a cat' --model m",
