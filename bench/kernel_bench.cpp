@@ -14,6 +14,8 @@
 #include "models/common/cuda/linear.h"
 #include "ops/cuda/attention.h"
 #include "ops/cuda/norm.h"
+#include "ops/cuda/random.h"
+#include "ops/cuda/sage_quant.h"
 #include "ops/ops.h"
 
 namespace fastwan {
@@ -113,6 +115,68 @@ int run() {
                             s,       text,     text,      d,         0.08838834764831845f};
     const double ms2 = median_ms([&] { cuda::flash_attention(ctx, c); });
     rows.push_back({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
+
+    // Self-attention as the DiT runs it, from the qkv projection's output: bf16 (q/k norm+RoPE, V transpose,
+    // kernel) against sage8 (the same norms writing INT8 Q and K's channel sums, K and V quantized, kernel).
+    Tensor qkv = random_bf16({s, 3 * d}, 14), norm_w = random_bf16({d}, 15);
+    Tensor cos32 = Tensor::empty({s, 64}, DType::f32, Device::cuda),
+           sin32 = Tensor::empty({s, 64}, DType::f32, Device::cuda);
+    cuda::fill_normal(cos32.raw(), DType::f32, cos32.numel(), 16, 0.0f, 0.7f, stream);
+    cuda::fill_normal(sin32.raw(), DType::f32, sin32.numel(), 17, 0.0f, 0.7f, stream);
+    const char* base = static_cast<const char*>(qkv.raw());
+    cuda::QkNormRopeParams qn{
+        s, h, 1e-6f, base, 3 * d, norm_w.raw(), cos32.data<float>(), sin32.data<float>(), q.raw()};
+    cuda::QkNormRopeParams kn = qn;
+    kn.src = base + d * 2;
+    kn.dst = k.raw();
+    auto bf16_prep = [&] {
+      cuda::qk_norm_rope(qn, stream);
+      cuda::qk_norm_rope(kn, stream);
+      cuda::transpose_heads({s, h, base + 2 * d * 2, 3 * d, vt.raw(), s}, stream);
+    };
+    const double bf16_prep_ms = median_ms(bf16_prep);
+    rows.push_back({"self-attention bf16 pre-processing (q/k norm, V^T)", bf16_prep_ms, 0, 0});
+    rows.push_back({"self-attention bf16 incl. pre-processing", ms + bf16_prep_ms,
+                    cuda::attention_flops(p) / (ms + bf16_prep_ms) / 1e9, 0});
+
+    Tensor q8 = Tensor::empty({h, s, 128}, DType::i8, Device::cuda),
+           k8 = Tensor::empty({h, s, 128}, DType::i8, Device::cuda);
+    Tensor vt8 = Tensor::empty({h, 128, cuda::sage_vt_stride(s)}, DType::u8, Device::cuda);
+    Tensor qs = Tensor::empty({h, cuda::sage_q_scale_count(s)}, DType::f32, Device::cuda);
+    Tensor ks = Tensor::empty({h, cuda::sage_k_scale_count(s)}, DType::f32, Device::cuda);
+    Tensor vs = Tensor::empty({h, 128}, DType::f32, Device::cuda);
+    Tensor partials = Tensor::empty({cuda::sage_k_partial_rows(s), d}, DType::f32, Device::cuda);
+    Tensor mean = Tensor::empty({d}, DType::f32, Device::cuda),
+           vamax = Tensor::empty({d}, DType::f32, Device::cuda);
+    cuda::QkNormRopeParams qn8 = qn, kn8 = kn;
+    qn8.dst = q8.raw();
+    qn8.int8_scale = qs.data<float>();
+    kn8.channel_partials = partials.data<float>();
+    auto sage_prep = [&] {
+      cuda::qk_norm_rope(qn8, stream);
+      cuda::qk_norm_rope(kn8, stream);
+      cuda::sage_quantize_k(
+          {s, h, k.raw(), partials.data<float>(), mean.data<float>(), k8.raw(), ks.data<float>()}, stream);
+      cuda::sage_quantize_v({s, h, base + 2 * d * 2, 3 * d, vamax.data<float>(), vt8.raw(),
+                             cuda::sage_vt_stride(s), vs.data<float>()},
+                            stream);
+    };
+    const double sage_prep_ms = median_ms(sage_prep);
+    cuda::AttentionParams p8{q8.raw(),  k8.raw(),
+                             vt8.raw(), out.raw(),
+                             h,         s,
+                             s,         static_cast<int>(cuda::sage_vt_stride(s)),
+                             d,         0.08838834764831845f};
+    p8.operands = cuda::AttentionOperands::sage8;
+    p8.q_scale = qs.data<float>();
+    p8.k_scale = ks.data<float>();
+    p8.v_scale = vs.data<float>();
+    const double ms8 = median_ms([&] { cuda::flash_attention(ctx, p8); });
+    rows.push_back(
+        {"self-attention sage8 S=32760 H=12 (kernel)", ms8, cuda::attention_flops(p8) / ms8 / 1e9, 0});
+    rows.push_back({"self-attention sage8 pre-processing (quantizing)", sage_prep_ms, 0, 0});
+    rows.push_back({"self-attention sage8 incl. pre-processing", ms8 + sage_prep_ms,
+                    cuda::attention_flops(p8) / (ms8 + sage_prep_ms) / 1e9, 0});
   }
   {  // The six GEMMs of a block in each linear mode, with the activation quantization they need.
     struct G {
