@@ -38,12 +38,13 @@ summary=()
 
 if want tests; then
   echo "== GPU tests"
-  "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
+  # Every step has a time limit, so a hung kernel costs minutes, not the machine's whole lease.
+  timeout "${FASTWAN_TESTS_TIMEOUT:-420}" "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
   grep -E "rel L2|max abs|FAILED|Failure" "$out/gpu_tests.log" | head -40
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"
   for c in tests/data/golden/*/; do
-    "$bin/fastwan" verify "$c" --device cuda >"$out/verify_$(basename "$c").log" 2>&1 || status=1
+    timeout 120 "$bin/fastwan" verify "$c" --device cuda >"$out/verify_$(basename "$c").log" 2>&1 || status=1
     tail -1 "$out/verify_$(basename "$c").log"
   done | tee "$out/verify_cuda.txt"
   summary+=("verify --device cuda: $(grep -c '^PASS' "$out/verify_cuda.txt") pass, $(grep -c '^FAIL' "$out/verify_cuda.txt") fail")
@@ -51,12 +52,12 @@ fi
 
 if want bench; then
   echo "== kernel benchmarks"
-  "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
+  timeout 300 "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
   sed -n '/^kernel/,$p' "$out/kernel_bench.log"
   for modes in bf16:bf16 fp8:bf16 fp8:sage8; do
     linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
     echo "== fastwan bench --linear $linear --attention $attention (synthetic real-size weights)"
-    "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \
+    timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \
       --json "$out/bench_$tag.json" >"$out/bench_$tag.log" 2>&1 || status=1
     tail -22 "$out/bench_$tag.log"
   done
