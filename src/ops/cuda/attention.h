@@ -12,9 +12,9 @@
 //   q:   [heads][seq_q][128]                     bf16 or int8
 //   k:   [heads][seq_kv][128]                    bf16 or int8 (K minus its token mean)
 //   vt:  [heads][128][vt_stride]                 V transposed so that P.V reads it K-major. bf16: vt_stride
-//                                                >= seq_kv, % 8 == 0. e4m3: keys permuted within each group of
-//                                                16 (sage_quant.h), vt_stride >= seq_kv rounded up to 16 and
-//                                                % 16 == 0, the padding zero
+//                                                >= seq_kv, % 8 == 0. e4m3: keys permuted within each group
+//                                                of 16 (sage_quant.h), vt_stride >= seq_kv rounded up to 16
+//                                                and % 16 == 0, the padding zero
 //   out: [seq_q][out_stride]                     bf16, head h in columns [128 h, 128 h + 128): to_out's input
 #pragma once
 

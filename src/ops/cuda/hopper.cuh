@@ -105,6 +105,7 @@ __device__ __forceinline__ void fence_registers(int (&d)[N]) {
       c(d[61]), c(d[62]), c(d[63])
 #define FW_ACC_F(x) "+f"(x)
 #define FW_ACC_R(x) "+r"(x)
+#define FW_OUT_F(x) "=f"(x)
 #define FW_WGMMA_D64                                                                                      \
   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, " \
   "%22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, "  \
@@ -157,9 +158,22 @@ __device__ __forceinline__ void wgmma_m64n128k32_e4m3_rs(float (&d)[64], const u
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(accumulate));
 }
 
+// The same product into a fresh accumulator (D = A . B): D is an output only, so its registers need not hold
+// anything before the call (no false liveness across the code before it).
+__device__ __forceinline__ void wgmma_m64n128k32_e4m3_rs_fresh(float (&d)[64], const uint32_t (&a)[4],
+                                                               uint64_t desc_b) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, 0, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 " FW_WGMMA_D64
+      ", {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+      : FW_WGMMA_ACC64(FW_OUT_F, d)
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b));
+}
+
 #undef FW_WGMMA_ACC64
 #undef FW_ACC_F
 #undef FW_ACC_R
+#undef FW_OUT_F
 #undef FW_WGMMA_D64
 
 }  // namespace fastwan::cuda::hopper

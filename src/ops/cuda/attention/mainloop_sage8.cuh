@@ -61,37 +61,61 @@ struct Sage8Mainloop {
     for (int kk = 0; kk < kBlockN / 32; ++kk) {
       const uint32_t a[4] = {p[4 * kk], p[4 * kk + 1], p[4 * kk + 2], p[4 * kk + 3]};
       const uint64_t db = smem_desc_k_major_sw128(s.vt[stage][0] + kk * 32);
-      wgmma_m64n128k32_e4m3_rs(ot, a, db, kk > 0);
+      if (kk == 0)
+        wgmma_m64n128k32_e4m3_rs_fresh(ot, a, db);
+      else
+        wgmma_m64n128k32_e4m3_rs(ot, a, db, 1);
     }
   }
 
-  static __device__ __forceinline__ void consume(Storage& s, const KernelArgs& args, const ConsumerThread& t,
-                                                 int q_tile, int head) {
-    using namespace hopper;
-    const int n_blocks = (args.seq_kv + kBlockN - 1) / kBlockN;
-    // This thread's Q group (rows row_in_wg and row_in_wg + 8 of its 64-row block) and K groups (keys with
-    // (n % 8) / 2 == lane % 4 in every block). A group wholly past seq_q was never written: scale 0 (its rows
-    // are not stored).
-    const int first_row = q_tile * kBlockM + t.wg * 64 + t.row_in_wg;
-    const int q64_blocks = (args.seq_q + 63) / 64;
-    const float q_scale =
-        first_row < args.seq_q
-            ? args.q_scale[(static_cast<size_t>(head) * q64_blocks + q_tile * 2 + t.wg) * 32 + t.warp * 8 +
-                           t.lane / 4]
-            : 0.0f;
-    const float c_row = args.scale_log2 * q_scale;
-    const float* k_scale = args.k_scale + static_cast<size_t>(head) * n_blocks * 4 + t.lane % 4;
+  // The dequantization factor of the S fragment: c = softmax scale * log2(e) * this thread's Q group scale,
+  // times its K group's scale per block. A Q group wholly past seq_q was never written: scale 0 (its rows are
+  // not stored).
+  struct Scales {
+    float c_row;
+    const float* k_scale;
+    __device__ Scales(const KernelArgs& args, const ConsumerThread& t, int q_tile, int head, int n_blocks) {
+      const int first_row = q_tile * kBlockM + t.wg * 64 + t.row_in_wg;
+      const int q64_blocks = (args.seq_q + 63) / 64;
+      const size_t q_group =
+          (static_cast<size_t>(head) * q64_blocks + q_tile * 2 + t.wg) * 32 + t.warp * 8 + t.lane / 4;
+      c_row = args.scale_log2 * (first_row < args.seq_q ? args.q_scale[q_group] : 0.0f);
+      k_scale = args.k_scale + static_cast<size_t>(head) * n_blocks * 4 + t.lane % 4;
+    }
+    __device__ float of_block(int j) const { return c_row * k_scale[4 * j]; }
+  };
 
-    float o[64], ot[64];
+  static __device__ __forceinline__ Correction softmax(OnlineSoftmax<8807>& sm, float (&sc)[64], float c,
+                                                       int j, const KernelArgs& args,
+                                                       const ConsumerThread& t) {
+    const int valid = args.seq_kv - j * kBlockN;
+    return valid >= kBlockN ? sm.update<false>(sc, c, valid, t.col_in_chunk)
+                            : sm.update<true>(sc, c, valid, t.col_in_chunk);
+  }
+
+  static __device__ __forceinline__ void to_float(const int (&si)[64], float (&sc)[64]) {
 #pragma unroll
-    for (int i = 0; i < 64; ++i) o[i] = ot[i] = 0.0f;
-    OnlineSoftmax<8807> sm;
-    mbarrier_wait(&s.q_full, 0);
-    float c_next = c_row * k_scale[0];
+    for (int i = 0; i < 64; ++i) sc[i] = static_cast<float>(si[i]);  // exact: |S| < 2^22
+  }
+
+  // O = O * 2^(m_old - m_new) + O_tmp: the rescale and the promotion in one FMA per element.
+  static __device__ __forceinline__ void promote(float (&o)[64], const float (&ot)[64],
+                                                 const Correction& corr) {
+#pragma unroll
+    for (int i = 0; i < 64; ++i) o[i] = fmaf(o[i], corr.row[(i % 4) / 2], ot[i]);
+  }
+
+  // Per block: Q.K^T, wait, softmax, P.V, wait, promote. The two consumer warpgroups overlap each other's
+  // softmax with their wgmmas. (FA3's intra-warpgroup overlap, Q.K_{j+1} under block j's softmax, needs
+  // S_{j+1}, S_j and O live at once, 192 registers: ptxas compiles the consumers within the 168 that 384
+  // threads leave, so it spilled 612 bytes and was dropped.)
+  static __device__ __forceinline__ void run(Storage& s, const KernelArgs& args, const ConsumerThread& t,
+                                             const Scales& scales, int n_blocks, float (&o)[64],
+                                             OnlineSoftmax<8807>& sm) {
+    using namespace hopper;
     for (int j = 0; j < n_blocks; ++j) {
       const Ring slot(j);
-      const float c = c_next;
-      if (j + 1 < n_blocks) c_next = c_row * k_scale[4 * (j + 1)];  // its latency hides behind this block
+      const float c = scales.of_block(j);
       int si[64];
       mbarrier_wait(&s.k_full[slot.stage], slot.parity);
       wgmma_fence();
@@ -101,13 +125,11 @@ struct Sage8Mainloop {
       fence_registers(si);
       if (t.lane == 0) mbarrier_arrive(&s.k_empty[slot.stage]);
       float sc[64];
-#pragma unroll
-      for (int i = 0; i < 64; ++i) sc[i] = static_cast<float>(si[i]);  // exact: |S| < 2^22
-      const int valid = args.seq_kv - j * kBlockN;
-      const Correction corr = valid >= kBlockN ? sm.update<false>(sc, c, valid, t.col_in_chunk)
-                                               : sm.update<true>(sc, c, valid, t.col_in_chunk);
+      to_float(si, sc);
+      const Correction corr = softmax(sm, sc, c, j, args, t);
       uint32_t p[16];
       pack_p(sc, p);
+      float ot[64];
       mbarrier_wait(&s.v_full[slot.stage], slot.parity);
       wgmma_fence();
       issue_pv(s, slot.stage, p, ot);
@@ -115,9 +137,20 @@ struct Sage8Mainloop {
       wgmma_wait<0>();
       fence_registers(ot);
       if (t.lane == 0) mbarrier_arrive(&s.v_empty[slot.stage]);
-#pragma unroll
-      for (int i = 0; i < 64; ++i) o[i] = fmaf(o[i], corr.row[(i % 4) / 2], ot[i]);
+      promote(o, ot, corr);
     }
+  }
+
+  static __device__ __forceinline__ void consume(Storage& s, const KernelArgs& args, const ConsumerThread& t,
+                                                 int q_tile, int head) {
+    const int n_blocks = (args.seq_kv + kBlockN - 1) / kBlockN;
+    const Scales scales(args, t, q_tile, head, n_blocks);
+    float o[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) o[i] = 0.0f;
+    OnlineSoftmax<8807> sm;
+    hopper::mbarrier_wait(&s.q_full, 0);
+    run(s, args, t, scales, n_blocks, o, sm);
     store_output<true>(args, t, q_tile, head, o, sm);
   }
 };

@@ -22,7 +22,7 @@ struct Correction {
 
 template <int kOffsetMilli>  // the offset in thousandths (a float cannot be a template argument in C++17
                              // code)
-                             struct OnlineSoftmax {
+struct OnlineSoftmax {
   static constexpr float kOffset = kOffsetMilli / 1000.0f;
   float max[2] = {-INFINITY, -INFINITY};  // running max of the scaled scores, minus kOffset
   float sum[2] = {0.0f, 0.0f};            // this thread's partial row sums of P
