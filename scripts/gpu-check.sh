@@ -4,8 +4,8 @@
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention, the block GEMMs in every linear mode with their
-#            error vs the CPU, the glue kernels) and `fastwan bench` (stage times, synthetic weights) in bf16 and
-#            with FP8 linears
+#            error vs the CPU, the glue kernels) and `fastwan bench` (stage times, synthetic weights) in bf16, with
+#            FP8 linears and with NVFP4 linears (emulated on bf16 tensor cores)
 #     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
 #            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, TAEHV); the
 #            files are read back with an independent reader (OpenCV/FFmpeg); `fastwan bench --e2e` times the same
@@ -37,7 +37,7 @@ summary=()
 if want tests; then
   echo "== GPU tests"
   "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
-  grep -E "rel L2|max abs|FAILED|Failure" "$out/gpu_tests.log" | head -40
+  grep -E "rel L2|max abs|rcp|FAILED|Failure" "$out/gpu_tests.log" | head -70
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"
   for c in tests/data/golden/*/; do
@@ -51,7 +51,7 @@ if want bench; then
   echo "== kernel benchmarks"
   "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
   sed -n '/^kernel/,$p' "$out/kernel_bench.log"
-  for linear in bf16 fp8; do
+  for linear in bf16 fp8 nvfp4; do
     echo "== fastwan bench --linear $linear (synthetic real-size weights)"
     "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear $linear --json "$out/bench_$linear.json" \
       >"$out/bench_$linear.log" 2>&1 || status=1
