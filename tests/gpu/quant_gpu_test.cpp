@@ -346,6 +346,7 @@ TEST(Nvfp4QuantizeGpu, NanPropagatesAndInfinitySaturates) {
   const Tensor dx = cuda::to_device(Tensor::from_floats({1, 32}, v), DType::bf16);
   Tensor out = test::poisoned({1, 32}, DType::bf16);
   cuda::nvfp4_quantize({dx.raw(), 1, 32, 32, out.raw(), 32, 1.0f}, ctx.stream());
+  FW_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
   const Tensor got = cuda::to_host(out).to_f32();
   EXPECT_TRUE(std::isnan(got.f32()[3]));
   // amax 1 (the NaN ignored): SF = e4m3(1/6) = 0.171875, 1 / SF = 5.8 -> 6, 6 * SF = 1.03125.
@@ -383,25 +384,31 @@ TEST_P(Nvfp4LinearGpu, MatchesTheCpuFakeQuantization) {
   lin.forward(ctx, in, c.m, {out.raw(), c.n, c.gelu});
   FW_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
 
-  auto reference = [&](const quant::Nvfp4Reciprocal& rcp) {
-    auto xq = quant::fake_quantize_nvfp4_input(x, "x", rcp);
-    EXPECT_TRUE(xq.ok());
-    Tensor wq = Tensor::empty({c.n, c.k}, DType::f32);
+  // The fake-quantized operands (each part of the weight with its own g), then their product.
+  auto operands = [&](const quant::Nvfp4Reciprocal& rcp, Tensor& xq, Tensor& wq) {
+    auto xr = quant::fake_quantize_nvfp4_input(x, "x", rcp);
+    ASSERT_TRUE(xr.ok());
+    xq = *xr;
+    wq = Tensor::empty({c.n, c.k}, DType::f32);
     const int64_t part = c.n / c.parts;
     for (int64_t r0 = 0; r0 < c.n; r0 += part) {
       auto p = quant::fake_quantize_nvfp4_weight(w.slice(0, r0, r0 + part).contiguous(), "w", rcp);
-      EXPECT_TRUE(p.ok());
+      ASSERT_TRUE(p.ok());
       std::memcpy(wq.f32() + r0 * c.k, p->raw(), p->nbytes());
     }
-    Tensor ref = ops::linear(*xq, wq, b.to_f32());
+  };
+  auto product = [&](const Tensor& xq, const Tensor& wq) {
+    Tensor ref = ops::linear(xq, wq, b.to_f32());
     if (c.gelu) ops::gelu_tanh_(ref);
     return ref;
   };
   DeviceReciprocal rcp;
-  Tensor ref;
-  rcp.learn([&] { ref = reference(rcp.fn()); });
+  Tensor xq, wq, xq_exact, wq_exact;
+  rcp.learn([&] { operands(rcp.fn(), xq, wq); });
+  operands({}, xq_exact, wq_exact);
+  const Tensor ref = product(xq, wq);
   const double err = test::rel_l2(out, ref);
-  const double err_exact = test::rel_l2(out, reference({}));
+  const double err_exact = test::rel_l2(out, product(xq_exact, wq_exact));
   std::printf(
       "nvfp4 linear %dx%dx%d (%d parts%s): rel L2 vs CPU with the GPU's rcp %.3e, with exact rcp %.3e\n", c.m,
       c.n, c.k, c.parts, c.gelu ? ", gelu" : "", err, err_exact);

@@ -57,7 +57,9 @@ TEST_P(WanDitGpuModes, RealWidthTwoLayersMatchCpuReference) {
       "real-width DiT (2 layers, 4680 tokens) --linear %s: rel L2 vs CPU same mode %.3e, vs CPU fp32 "
       "%.3e (CPU %s vs fp32: %.3e)\n",
       name.c_str(), err, test::rel_l2(dit.velocity(), exact), name.c_str(), ops::compare(ref, exact).rel_l2);
-  EXPECT_LT(err, 2e-2);
+  // NVFP4's steps are ~25% of a value, so the bf16 activations (the CPU's are float32) flip more codes than
+  // FP8's: issue 13's bound for a DiT in an NVFP4 mode, 3e-2.
+  EXPECT_LT(err, mode == quant::LinearMode::nvfp4 ? 3e-2 : 2e-2);
 
   // Graph replay: a different timestep, then the same one again, gives the eager result bit for bit (in FP8
   // modes the amax slots are reset inside the graph; NVFP4 keeps no state between calls).
