@@ -14,6 +14,8 @@
 #include "models/common/cuda/linear.h"
 #include "ops/cuda/attention.h"
 #include "ops/cuda/norm.h"
+#include "ops/cuda/random.h"
+#include "ops/cuda/sage_quant.h"
 #include "ops/ops.h"
 
 namespace fastwan {
@@ -101,7 +103,14 @@ int run() {
   cuda::DeviceContext& ctx = *context;
   const cudaStream_t stream = ctx.stream();
   const int s = 32760, h = 12, d = 1536, ffn = 8960, text = 512;
-  std::vector<Row> rows;
+  // Each row is printed as soon as it is measured, so a run cut short still reports what it measured.
+  std::printf("\n%-52s %9s %9s %9s %11s\n", "kernel", "ms", "TFLOP/s", "GB/s", "rel L2 CPU");
+  auto add = [](const Row& r) {
+    char err[32] = "";
+    if (r.err >= 0) std::snprintf(err, sizeof err, "%.2e", r.err);
+    std::printf("%-52s %9.3f %9.1f %9.0f %11s\n", r.name.c_str(), r.ms, r.tflops, r.gbps, err);
+    std::fflush(stdout);
+  };
 
   {  // attention
     Tensor q = random_bf16({h, s, 128}, 1, 2.0f), k = random_bf16({h, s, 128}, 2, 2.0f),
@@ -109,12 +118,73 @@ int run() {
     Tensor out = Tensor::empty({s, d}, DType::bf16, Device::cuda);
     cuda::AttentionParams p{q.raw(), k.raw(), vt.raw(), out.raw(), h, s, s, s, d, 0.08838834764831845f};
     const double ms = median_ms([&] { cuda::flash_attention(ctx, p); });
-    rows.push_back({"self-attention S=32760 H=12", ms, cuda::attention_flops(p) / ms / 1e9, 0});
+    add({"self-attention S=32760 H=12", ms, cuda::attention_flops(p) / ms / 1e9, 0});
     Tensor kt = random_bf16({h, text, 128}, 4, 2.0f), vtt = random_bf16({h, 128, text}, 5);
     cuda::AttentionParams c{q.raw(), kt.raw(), vtt.raw(), out.raw(), h,
                             s,       text,     text,      d,         0.08838834764831845f};
     const double ms2 = median_ms([&] { cuda::flash_attention(ctx, c); });
-    rows.push_back({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
+    add({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
+
+    // Self-attention as the DiT runs it, from the qkv projection's output: bf16 (q/k norm+RoPE, V transpose,
+    // kernel) against sage8 (the same norms writing INT8 Q and K's channel sums, K and V quantized, kernel).
+    Tensor qkv = random_bf16({s, 3 * d}, 14), norm_w = random_bf16({d}, 15);
+    Tensor cos32 = Tensor::empty({s, 64}, DType::f32, Device::cuda),
+           sin32 = Tensor::empty({s, 64}, DType::f32, Device::cuda);
+    cuda::fill_normal(cos32.raw(), DType::f32, cos32.numel(), 16, 0.0f, 0.7f, stream);
+    cuda::fill_normal(sin32.raw(), DType::f32, sin32.numel(), 17, 0.0f, 0.7f, stream);
+    const char* base = static_cast<const char*>(qkv.raw());
+    cuda::QkNormRopeParams qn{
+        s, h, 1e-6f, base, 3 * d, norm_w.raw(), cos32.data<float>(), sin32.data<float>(), q.raw()};
+    cuda::QkNormRopeParams kn = qn;
+    kn.src = base + d * 2;
+    kn.dst = k.raw();
+    auto bf16_prep = [&] {
+      cuda::qk_norm_rope(qn, stream);
+      cuda::qk_norm_rope(kn, stream);
+      cuda::transpose_heads({s, h, base + 2 * d * 2, 3 * d, vt.raw(), s}, stream);
+    };
+    const double bf16_prep_ms = median_ms(bf16_prep);
+    add({"self-attention bf16 pre-processing (q/k norm, V^T)", bf16_prep_ms, 0, 0});
+    add({"self-attention bf16 incl. pre-processing", ms + bf16_prep_ms,
+         cuda::attention_flops(p) / (ms + bf16_prep_ms) / 1e9, 0});
+
+    Tensor q8 = Tensor::empty({h, s, 128}, DType::i8, Device::cuda),
+           k8 = Tensor::empty({h, s, 128}, DType::i8, Device::cuda);
+    Tensor vt8 = Tensor::empty({h, 128, cuda::sage_vt_stride(s)}, DType::u8, Device::cuda);
+    Tensor qs = Tensor::empty({h, cuda::sage_q_scale_count(s)}, DType::f32, Device::cuda);
+    Tensor ks = Tensor::empty({h, cuda::sage_k_scale_count(s)}, DType::f32, Device::cuda);
+    Tensor vs = Tensor::empty({h, 128}, DType::f32, Device::cuda);
+    Tensor partials = Tensor::empty({cuda::sage_k_partial_rows(s), d}, DType::f32, Device::cuda);
+    Tensor mean = Tensor::empty({d}, DType::f32, Device::cuda),
+           vamax = Tensor::empty({d}, DType::f32, Device::cuda);
+    cuda::QkNormRopeParams qn8 = qn, kn8 = kn;
+    qn8.dst = q8.raw();
+    qn8.int8_scale = qs.data<float>();
+    kn8.channel_partials = partials.data<float>();
+    auto sage_prep = [&] {
+      cuda::qk_norm_rope(qn8, stream);
+      cuda::qk_norm_rope(kn8, stream);
+      cuda::sage_quantize_k(
+          {s, h, k.raw(), partials.data<float>(), mean.data<float>(), k8.raw(), ks.data<float>()}, stream);
+      cuda::sage_quantize_v({s, h, base + 2 * d * 2, 3 * d, vamax.data<float>(), vt8.raw(),
+                             cuda::sage_vt_stride(s), vs.data<float>()},
+                            stream);
+    };
+    const double sage_prep_ms = median_ms(sage_prep);
+    cuda::AttentionParams p8{q8.raw(),  k8.raw(),
+                             vt8.raw(), out.raw(),
+                             h,         s,
+                             s,         static_cast<int>(cuda::sage_vt_stride(s)),
+                             d,         0.08838834764831845f};
+    p8.operands = cuda::AttentionOperands::sage8;
+    p8.q_scale = qs.data<float>();
+    p8.k_scale = ks.data<float>();
+    p8.v_scale = vs.data<float>();
+    const double ms8 = median_ms([&] { cuda::flash_attention(ctx, p8); });
+    add({"self-attention sage8 S=32760 H=12 (kernel)", ms8, cuda::attention_flops(p8) / ms8 / 1e9, 0});
+    add({"self-attention sage8 pre-processing (quantizing)", sage_prep_ms, 0, 0});
+    add({"self-attention sage8 incl. pre-processing", ms8 + sage_prep_ms,
+         cuda::attention_flops(p8) / (ms8 + sage_prep_ms) / 1e9, 0});
   }
   {  // The six GEMMs of a block in each linear mode, with the activation quantization they need.
     struct G {
@@ -152,7 +222,7 @@ int run() {
         const double gemm_ms = median_ms(run);
         const double flop = 2.0 * s * g.n * g.k;
         const double err = linear_error(lin, x, out, s, g.k, g.n, g.gelu, a, b);
-        rows.push_back({"gemm " + std::string(g.name) + " " + tag, gemm_ms, flop / gemm_ms / 1e9, 0, err});
+        add({"gemm " + std::string(g.name) + " " + tag, gemm_ms, flop / gemm_ms / 1e9, 0, err});
         double quant_ms = 0;
         if (q.enabled()) {
           // Charged per block only where the amax is not fused into the producer.
@@ -163,16 +233,15 @@ int run() {
           });
           // Bytes an element: 2 read + 1 written (e4m3 codes) or 2 + 2 (NVFP4's bf16 values).
           const double bytes = mode == quant::LinearMode::nvfp4 ? 4.0 : 3.0;
-          rows.push_back({"  quantize input " + std::to_string(s) + "x" + std::to_string(g.k) + " " + tag,
-                          quant_ms, 0, bytes * s * g.k / quant_ms / 1e6, -1});
+          add({"  quantize input " + std::to_string(s) + "x" + std::to_string(g.k) + " " + tag, quant_ms, 0,
+               bytes * s * g.k / quant_ms / 1e6, -1});
         }
         // qkv and the three projections read two distinct quantized inputs per block besides the FFN's.
         const int quantized_inputs = g.count == 3 ? 2 : 1;
         block_ms += g.count * gemm_ms + quantized_inputs * quant_ms;
         block_flop += g.count * flop;
       }
-      rows.push_back(
-          {"six GEMMs of a block + quantization " + tag, block_ms, block_flop / block_ms / 1e9, 0, -1});
+      add({"six GEMMs of a block + quantization " + tag, block_ms, block_flop / block_ms / 1e9, 0, -1});
     }
   }
   {  // memory-bound glue
@@ -194,31 +263,25 @@ int run() {
     p.bias = b.raw();
     const double bytes = 2.0 * s * d;
     double ms = median_ms([&] { cuda::modulated_layer_norm(p, stream); });
-    rows.push_back({"modulated layer norm", ms, 0, 2 * bytes / ms / 1e6});
+    add({"modulated layer norm", ms, 0, 2 * bytes / ms / 1e6});
     ms = median_ms([&] { cuda::gated_residual_norm(p, stream); });
-    rows.push_back({"gated residual + affine LN", ms, 0, 4 * bytes / ms / 1e6});
+    add({"gated residual + affine LN", ms, 0, 4 * bytes / ms / 1e6});
     ms = median_ms([&] { cuda::residual_norm_modulate(p, stream); });
-    rows.push_back({"residual + LN + modulate", ms, 0, 4 * bytes / ms / 1e6});
+    add({"residual + LN + modulate", ms, 0, 4 * bytes / ms / 1e6});
     ms = median_ms([&] { cuda::gated_residual(p, stream); });
-    rows.push_back({"gated residual", ms, 0, 3 * bytes / ms / 1e6});
+    add({"gated residual", ms, 0, 3 * bytes / ms / 1e6});
     Tensor qkv = random_bf16({s, 3 * d}, 13), heads = Tensor::empty({h, s, 128}, DType::bf16, Device::cuda);
     Tensor angles = Tensor::empty({s, 64}, DType::f32, Device::cuda);
     FW_CUDA_CHECK(cudaMemset(angles.raw(), 0, angles.nbytes()));
     cuda::QkNormRopeParams q{
         s, h, 1e-6f, qkv.raw(), 3 * d, w.raw(), angles.data<float>(), angles.data<float>(), heads.raw()};
     ms = median_ms([&] { cuda::qk_norm_rope(q, stream); });
-    rows.push_back({"qk rmsnorm + rope + relayout", ms, 0, 2 * bytes / ms / 1e6});
+    add({"qk rmsnorm + rope + relayout", ms, 0, 2 * bytes / ms / 1e6});
     Tensor vt = Tensor::empty({h, 128, s}, DType::bf16, Device::cuda);
     ms = median_ms([&] { cuda::transpose_heads({s, h, qkv.raw(), 3 * d, vt.raw(), s}, stream); });
-    rows.push_back({"v transpose to head-major", ms, 0, 2 * bytes / ms / 1e6});
+    add({"v transpose to head-major", ms, 0, 2 * bytes / ms / 1e6});
   }
 
-  std::printf("\n%-52s %9s %9s %9s %11s\n", "kernel", "ms", "TFLOP/s", "GB/s", "rel L2 CPU");
-  for (const auto& r : rows) {
-    char err[32] = "";
-    if (r.err >= 0) std::snprintf(err, sizeof err, "%.2e", r.err);
-    std::printf("%-52s %9.3f %9.1f %9.0f %11s\n", r.name.c_str(), r.ms, r.tflops, r.gbps, err);
-  }
   return 0;
 }
 

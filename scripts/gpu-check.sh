@@ -3,11 +3,13 @@
 #   scripts/gpu-check.sh [tests] [bench] [e2e]     (default: all three)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
-#     bench  kernel_bench (kernels at the 480p shapes: attention, the block GEMMs in every linear mode with their
-#            error vs the CPU, the glue kernels) and `fastwan bench` (stage times, synthetic weights) in bf16, with
-#            FP8 linears and with NVFP4 linears (emulated on bf16 tensor cores)
+#     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
+#            the block GEMMs in every linear mode with their error vs the CPU, the glue kernels) and
+#            `fastwan bench` (stage times, synthetic weights) in bf16, with FP8 linears, with FP8 linears and
+#            8-bit attention, and with NVFP4 linears (emulated on bf16 tensor cores) with bf16 and 8-bit attention
 #     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
-#            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, TAEHV); the
+#            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, 8-bit attention,
+#            TAEHV); the
 #            files are read back with an independent reader (OpenCV/FFmpeg); `fastwan bench --e2e` times the same
 #            path three times (min and median of every stage, the total with and without loading)
 # Binaries: .gpu/bin + .gpu/lib (made here by scripts/gpu-bundle.sh and carried), else build/bin (built if
@@ -36,12 +38,13 @@ summary=()
 
 if want tests; then
   echo "== GPU tests"
-  "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
+  # Every step has a time limit, so a hung kernel costs minutes, not the machine's whole lease.
+  timeout "${FASTWAN_TESTS_TIMEOUT:-420}" "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
   grep -E "rel L2|max abs|rcp|FAILED|Failure" "$out/gpu_tests.log" | head -70
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"
   for c in tests/data/golden/*/; do
-    "$bin/fastwan" verify "$c" --device cuda >"$out/verify_$(basename "$c").log" 2>&1 || status=1
+    timeout 120 "$bin/fastwan" verify "$c" --device cuda >"$out/verify_$(basename "$c").log" 2>&1 || status=1
     tail -1 "$out/verify_$(basename "$c").log"
   done | tee "$out/verify_cuda.txt"
   summary+=("verify --device cuda: $(grep -c '^PASS' "$out/verify_cuda.txt") pass, $(grep -c '^FAIL' "$out/verify_cuda.txt") fail")
@@ -49,13 +52,14 @@ fi
 
 if want bench; then
   echo "== kernel benchmarks"
-  "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
+  timeout 300 "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
   sed -n '/^kernel/,$p' "$out/kernel_bench.log"
-  for linear in bf16 fp8 nvfp4; do
-    echo "== fastwan bench --linear $linear (synthetic real-size weights)"
-    "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear $linear --json "$out/bench_$linear.json" \
-      >"$out/bench_$linear.log" 2>&1 || status=1
-    tail -22 "$out/bench_$linear.log"
+  for modes in bf16:bf16 fp8:bf16 fp8:sage8 nvfp4:bf16 nvfp4:sage8; do
+    linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
+    echo "== fastwan bench --linear $linear --attention $attention (synthetic real-size weights)"
+    timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \
+      --json "$out/bench_$tag.json" >"$out/bench_$tag.log" 2>&1 || status=1
+    tail -22 "$out/bench_$tag.log"
   done
 fi
 

@@ -74,7 +74,8 @@ Command add_bench(CLI::App& app) {
   auto linear = std::make_shared<std::string>();
   sub->add_option("--linear", *linear,
                   "DiT linears: bf16, fp8 or fp8-row (default: bf16; --e2e: the model's)");
-  sub->add_option("--attention", e2e->generate.attention, "--e2e: DiT self-attention: bf16 or sage8");
+  sub->add_option("--attention", e2e->generate.attention,
+                  "DiT self-attention: bf16 or sage8 (default: bf16; --e2e: the model's)");
 #ifdef FASTWAN_HAVE_CUDA
   auto options = std::make_shared<BenchOptions>();
   auto json = std::make_shared<std::string>();
@@ -90,6 +91,11 @@ Command add_bench(CLI::App& app) {
             auto mode = quant::parse_linear_mode(linear->empty() ? "bf16" : *linear);
             if (!mode) return fail(mode.error().message());
             options->modes.linear = *mode;
+            auto attention = quant::parse_attention_mode(e2e->generate.attention.value_or("bf16"));
+            if (!attention) return fail(attention.error().message());
+            options->modes.attention = *attention;
+            if (const std::string missing = quant::gpu_missing_mode(options->modes); !missing.empty())
+              return fail("bench: " + missing + " has no GPU kernel in this build");
             options->runs = *runs;
             auto report = run_bench(*options);
             if (!report) return fail(report.error().message());

@@ -23,9 +23,10 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn() {
 
 }  // namespace
 
-CUtensorMap make_tensor_map_3d_bf16_sw128(const void* base, std::array<uint64_t, 3> dims,
-                                          std::array<uint64_t, 2> byte_strides, std::array<uint32_t, 2> box) {
-  FW_CHECK(box[0] * 2 == 128, "128-byte swizzle needs a 64-element bf16 inner box");
+CUtensorMap make_tensor_map_3d_sw128(const void* base, TmaElement element, std::array<uint64_t, 3> dims,
+                                     std::array<uint64_t, 2> byte_strides, std::array<uint32_t, 2> box) {
+  const uint32_t bytes = element == TmaElement::bf16 ? 2 : 1;
+  FW_CHECK(box[0] * bytes == 128, "128-byte swizzle needs a 128-byte inner box");
   FW_CHECK(byte_strides[0] % 16 == 0 && byte_strides[1] % 16 == 0,
            "TMA strides must be multiples of 16 bytes");
   FW_CHECK(reinterpret_cast<uintptr_t>(base) % 16 == 0, "TMA base must be 16-byte aligned");
@@ -34,10 +35,10 @@ CUtensorMap make_tensor_map_3d_bf16_sw128(const void* base, std::array<uint64_t,
   const cuuint64_t gstride[2] = {byte_strides[0], byte_strides[1]};
   const cuuint32_t box_dim[3] = {box[0], box[1], 1};
   const cuuint32_t elem_stride[3] = {1, 1, 1};
-  const CUresult r =
-      encode_fn()(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(base), gdim, gstride, box_dim,
-                  elem_stride, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r = encode_fn()(
+      &map, element == TmaElement::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_UINT8, 3,
+      const_cast<void*>(base), gdim, gstride, box_dim, elem_stride, CU_TENSOR_MAP_INTERLEAVE_NONE,
+      CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   FW_CHECK(r == CUDA_SUCCESS,
            "cuTensorMapEncodeTiled failed with CUresult " + std::to_string(static_cast<int>(r)));
   return map;

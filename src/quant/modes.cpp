@@ -50,8 +50,7 @@ std::string_view attention_mode_values() {
 }
 
 std::string gpu_missing_mode(const ModelOptions& options) {
-  if (options.attention != AttentionMode::bf16)
-    return "--attention " + std::string(attention_mode_name(options.attention));
+  if (options.attention == AttentionMode::fp4) return "--attention fp4";
   return "";
 }
 

@@ -14,12 +14,11 @@
 //                      up to the order of the fp32 additions (models/common/cuda/linear.h)
 //   attention bf16     bf16 operands, fp32 softmax and accumulation
 //             sage8    SageAttention2's 8-bit self-attention (INT8 Q.K with K smoothing, FP8 P.V;
-//             quant/sage.h):
-//                      how FastWan-QAD-FP8 and -1.3B-SA2 were trained. The CPU runs it; the GPU kernel is not
-//                      built yet, so a GPU run refuses it naming the mode and the GPU
+//                      quant/sage.h on the CPU, ops/cuda/attention.h on the GPU): how FastWan-QAD-FP8 and
+//                      -1.3B-SA2 were trained. Cross-attention stays bf16, as in the reference
 //             fp4      Attn-QAT's FP4 attention as the sm_120 inference kernel computes it (NVFP4 Q, K, V and
 //                      single-level P; quant/fp4_attention.h): how FastWan-QAD-1.3B was trained. CPU only so
-//                      far, like sage8
+//                      far: a GPU run refuses it naming the mode and the GPU
 #pragma once
 
 #include <string>
@@ -49,10 +48,10 @@ struct ModelOptions {
   bool operator==(const ModelOptions&) const = default;
 };
 
-// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value
-// ("--attention sage8"; every linear mode runs on the GPU); empty when the GPU runs them all (the CPU runs
-// every mode). The CUDA backend
-// and the GPU verifier refuse it naming it and the GPU; the default modes fall back from it.
+// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value ("--attention
+// fp4": every linear mode and sage8 run on the GPU); empty when the GPU runs them all (the CPU runs every
+// mode). The CUDA backend and the GPU verifier refuse it naming it and the GPU; the default modes fall back
+// from it.
 std::string gpu_missing_mode(const ModelOptions& options);
 
 }  // namespace fastwan::quant

@@ -46,6 +46,23 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float std) {
   return t;
 }
 
+AttentionInputs biased_attention_inputs(int64_t sq, int64_t sk, int64_t h, uint64_t seed) {
+  const int64_t d = 128;
+  AttentionInputs in{random_tensor({sq, h, d}, seed), random_tensor({sk, h, d}, seed + 1),
+                     random_tensor({sk, h, d}, seed + 2)};
+  const Tensor kb = random_tensor({h, d}, seed + 3, 4.0f), qb = random_tensor({h, d}, seed + 4),
+               vb = random_tensor({h, d}, seed + 5, 2.0f);
+  for (int64_t i = 0; i < sk; ++i)
+    for (int64_t j = 0; j < h * d; ++j) {
+      in.k.f32()[i * h * d + j] += kb.f32()[j] + (j % d < 4 ? 20.0f : 0.0f);  // shared channel offsets
+      in.v.f32()[i * h * d + j] += vb.f32()[j];
+    }
+  for (int64_t i = 0; i < sq; ++i)
+    for (int64_t j = 0; j < h * d; ++j)
+      in.q.f32()[i * h * d + j] = 2.0f * in.q.f32()[i * h * d + j] + qb.f32()[j];
+  return in;
+}
+
 Closeness attention_closeness(
     const Tensor& q, const Tensor& k, const Tensor& v,
     const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, float)>& attend,

@@ -36,6 +36,13 @@ class TempDir {
 Tensor random_tensor(const Shape& shape, uint64_t seed, float std = 1.0f);
 // An approximate attention `attend(q, k, v, scale)` against exact attention on the same q [Sq, H, D], k and
 // v [Sk, H, D], with scale 1/sqrt(D): cosine similarity and rel L2, printed as "label Sq x Sk: ...".
+// Attention inputs [S, heads, 128] with the outlier pattern K smoothing exists for (py/sage_ref.py): a
+// channel bias shared by every key (large on 4 channels), a per-channel V offset, Q with its own bias.
+struct AttentionInputs {
+  Tensor q, k, v;
+};
+AttentionInputs biased_attention_inputs(int64_t sq, int64_t sk, int64_t heads, uint64_t seed);
+
 struct Closeness {
   double cosine = 0, rel_l2 = 0;
 };

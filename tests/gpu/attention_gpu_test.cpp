@@ -55,10 +55,32 @@ TEST_P(AttentionGpu, MatchesCpuReference) {
   ops::AttentionOptions opt;
   opt.scale = o.params.scale;
   const Tensor ref = ops::attention(q, k, v, opt).reshape({sq, h * 128});
+  Tensor lse = test::poisoned({h, sq}, DType::f32);
+  o.params.lse = lse.data<float>();
   cuda::flash_attention(test::context(), o.params);
   const double err = test::rel_l2(o.out, ref);
-  std::printf("attention sq=%d sk=%d h=%d: rel L2 %.3e\n", sq, sk, h, err);
+  // The log-sum-exp output: ln sum_j exp(scale q_i . k_j) per head and row, in double on the host.
+  Tensor want_lse = Tensor::empty({h, sq}, DType::f32);
+  for (int hh = 0; hh < h; ++hh)
+    for (int i = 0; i < sq; ++i) {
+      std::vector<double> s(sk);
+      double m = -1e300, sum = 0;
+      for (int j = 0; j < sk; ++j) {
+        double dot = 0;
+        for (int c = 0; c < 128; ++c)
+          dot += double(q.f32()[(i * h + hh) * 128 + c]) * k.f32()[(j * h + hh) * 128 + c];
+        s[j] = dot * opt.scale;
+        m = std::max(m, s[j]);
+      }
+      for (int j = 0; j < sk; ++j) sum += std::exp(s[j] - m);
+      want_lse.f32()[hh * sq + i] = static_cast<float>(m + std::log(sum));
+    }
+  const auto lse_diff = ops::compare(cuda::to_host(lse), want_lse);
+  std::printf("attention sq=%d sk=%d h=%d: rel L2 %.3e, lse max abs %.3e\n", sq, sk, h, err,
+              lse_diff.max_abs);
   EXPECT_LT(err, 1e-2);
+  EXPECT_FALSE(lse_diff.has_nan);
+  EXPECT_LT(lse_diff.max_abs, 1e-2);
 }
 
 // Tile edges: exact multiples of 128, ragged query and key tails, a single key block, cross-attention to 512.

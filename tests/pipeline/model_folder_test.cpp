@@ -379,16 +379,12 @@ TEST(ModelDefaults, ModesAsTrainedFallingBackToBf16WhereTheDeviceLacksThem) {
   const std::vector<Case> cases = {
       {ModelVariant::fastwan_qad_fp8,
        {LinearMode::fp8, AttentionMode::sage8},
-       {LinearMode::fp8, AttentionMode::bf16},
-       "FastWan-QAD-FP8-1.3B was trained with linear fp8, attention sage8; cuda (H100) cannot run attention "
-       "sage8 "
-       "yet "
-       "(--device cpu can)"},
+       {LinearMode::fp8, AttentionMode::sage8},
+       "as FastWan-QAD-FP8-1.3B was trained"},
       {ModelVariant::fastwan_qad_nvfp4_sa2,
        {LinearMode::nvfp4, AttentionMode::sage8},
-       {LinearMode::nvfp4, AttentionMode::bf16},
-       "FastWan-QAD-1.3B-SA2 was trained with linear nvfp4, attention sage8; cuda (H100) cannot run "
-       "attention sage8 yet (--device cpu can)"},
+       {LinearMode::nvfp4, AttentionMode::sage8},
+       "as FastWan-QAD-1.3B-SA2 was trained"},
       {ModelVariant::fastwan_qad_nvfp4,
        {LinearMode::nvfp4, AttentionMode::fp4},
        {LinearMode::nvfp4, AttentionMode::bf16},

@@ -34,8 +34,11 @@ TEST(E2m1, CodesAreSignAndMagnitudeIndex) {
   EXPECT_EQ(quant::e2m1_code(6.0f), 0x7);
   EXPECT_EQ(quant::e2m1_code(-0.5f), 0x9);
   EXPECT_EQ(quant::e2m1_code(-6.0f), 0xF);
-  for (uint8_t c = 0; c < 16; ++c)
-    if (c != 0x8) EXPECT_EQ(quant::e2m1_code(quant::e2m1_value(c)), c) << int(c);  // 0x8 is -0
+  for (uint8_t c = 0; c < 16; ++c) {
+    if (c != 0x8) {
+      EXPECT_EQ(quant::e2m1_code(quant::e2m1_value(c)), c) << int(c);  // 0x8 is -0
+    }
+  }
 }
 
 TEST(E4m3Scale, RoundsToNearestEvenAndSaturates) {

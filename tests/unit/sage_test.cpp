@@ -40,19 +40,7 @@ TEST(Sage8, KGroupsAreTheTokensOneThreadOwnsInA128TokenBlock) {
 TEST(Sage8, CloseToExactAttentionWithAKChannelBias) {
   for (auto [sq, sk] : {std::pair{300, 300}, std::pair{77, 1000}, std::pair{1, 200}}) {
     SCOPED_TRACE(std::to_string(sq) + " x " + std::to_string(sk));
-    const int64_t h = 2, d = 128;
-    Tensor q = test::random_tensor({sq, h, d}, 1), k = test::random_tensor({sk, h, d}, 2),
-           v = test::random_tensor({sk, h, d}, 3);
-    const Tensor kb = test::random_tensor({h, d}, 4, 4.0f), qb = test::random_tensor({h, d}, 5),
-                 vb = test::random_tensor({h, d}, 6, 2.0f);
-    for (int64_t i = 0; i < sk; ++i)
-      for (int64_t j = 0; j < h * d; ++j) {
-        k.f32()[i * h * d + j] += kb.f32()[j] + (j % d < 4 ? 20.0f : 0.0f);  // shared channel offsets
-        v.f32()[i * h * d + j] += vb.f32()[j];
-      }
-    for (int64_t i = 0; i < sq; ++i)
-      for (int64_t j = 0; j < h * d; ++j)
-        q.f32()[i * h * d + j] = 2.0f * q.f32()[i * h * d + j] + qb.f32()[j];
+    const auto [q, k, v] = test::biased_attention_inputs(sq, sk, 2, 1);
     const auto c = test::attention_closeness(q, k, v, quant::sage8_attention, "sage8");
     EXPECT_GT(c.cosine, 0.9993);
     EXPECT_LT(c.rel_l2, 4e-2);

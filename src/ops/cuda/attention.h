@@ -1,13 +1,21 @@
-// Softmax attention for head_dim 128, non-causal, no mask, bf16 in/out, fp32 softmax and accumulation:
-// an sm_90a kernel in the FlashAttention-3 structure (TMA loads, wgmma, one producer warpgroup and two
-// consumer warpgroups, online softmax). Used for self-attention (seq_kv = seq_q = 32,760 at 480p) and for
-// cross-attention over the 512 text rows.
+// Softmax attention for head_dim 128, non-causal, no mask: one kernel family for sm_90a in the
+// FlashAttention-3 structure (TMA loads into a ring of K/V stages, wgmma, one producer warpgroup and two
+// consumer warpgroups, online softmax), instantiated per operand type (ops/cuda/attention/):
+//   bf16   bf16 Q, K, V; fp32 softmax and accumulation. Self-attention in --attention bf16 and every
+//          cross-attention over the 512 text rows.
+//   sage8  SageAttention2's sm90 numerics (quant/sage.h is the CPU oracle): INT8 Q and smoothed K with
+//          per-thread-group scales, FP8 e4m3 V with per-channel scales, P to e4m3 with the static 2^8.807
+//          range offset, row sums from the fp32 P, P.V accumulated per 128-key block and promoted to fp32.
+//          The operands come from the quantizing pre-processing (ops/cuda/sage_quant.h).
 //
-// Operand layouts (written by the qk-norm/RoPE kernels, see norm.h):
-//   q:   [heads][seq_q][128]
-//   k:   [heads][seq_kv][128]
-//   vt:  [heads][128][vt_stride]   V transposed, so that P.V reads it K-major; vt_stride >= seq_kv, % 8 == 0
-//   out: [seq_q][out_stride]       head h in columns [128 h, 128 h + 128): the input layout of to_out
+// Operand layouts (written by the qk-norm/RoPE kernels and the V transposes, see norm.h, sage_quant.h):
+//   q:   [heads][seq_q][128]                     bf16 or int8
+//   k:   [heads][seq_kv][128]                    bf16 or int8 (K minus its token mean)
+//   vt:  [heads][128][vt_stride]                 V transposed so that P.V reads it K-major. bf16: vt_stride
+//                                                >= seq_kv, % 8 == 0. e4m3: keys permuted within each group of
+//                                                16 (sage_quant.h), vt_stride >= seq_kv rounded up to 16 and
+//                                                % 16 == 0, the padding zero
+//   out: [seq_q][out_stride]                     bf16, head h in columns [128 h, 128 h + 128): to_out's input
 #pragma once
 
 #include <cuda_runtime.h>
@@ -15,6 +23,8 @@
 #include "cuda/context.h"
 
 namespace fastwan::cuda {
+
+enum class AttentionOperands { bf16, sage8 };
 
 struct AttentionParams {
   const void* q = nullptr;
@@ -28,6 +38,14 @@ struct AttentionParams {
   int out_stride = 0;
   float scale = 0.0f;     // softmax scale, 1/sqrt(128) for Wan
   float* amax = nullptr;  // when set: max |out| (bf16) folded in, for FP8 per-tensor scaling of the output
+  AttentionOperands operands = AttentionOperands::bf16;
+  // sage8: the dequantization scales (sage_quant.h writes them).
+  const float* q_scale = nullptr;  // [heads][ceil(seq_q / 64) * 32]: rows {r, r + 8} of each 16-row slice
+  const float* k_scale = nullptr;  // [heads][ceil(seq_kv / 128) * 4]: keys with equal (n % 8) / 2 per block
+  const float* v_scale = nullptr;  // [heads][128]: per channel
+  // When set: the natural log of each row's softmax denominator, sum_j exp(scale * s_ij), [heads][seq_q]
+  // (for the training kernels' backward pass). For sage8 the scores are those of the smoothed, quantized K.
+  float* lse = nullptr;
 };
 
 constexpr int kAttentionHeadDim = 128;

@@ -157,27 +157,27 @@ __global__ void t5_rms_norm_kernel(const RowNormParams p) {
   }
 }
 
-// One warp per (row, pass over the 1536 channels): RMS over the row, then each lane rotates its pairs.
-__global__ void qk_norm_rope_kernel(const QkNormRopeParams p) {
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (row >= p.rows) return;
-  const int dim = p.heads * 128;
-  const bf16* src = static_cast<const bf16*>(p.src) + row * p.src_stride;
-  float sq = 0.0f;
-  for (int c = lane * 8; c < dim; c += 256) {
-    const Vec8 r = load8(src + c);
-#pragma unroll
-    for (int i = 0; i < 8; ++i) sq += r.v[i] * r.v[i];
-  }
-  const float rinv = rsqrtf(warp_sum(sq) / dim + p.eps);
-  for (int c = lane * 8; c < dim; c += 256) {
+// One block per 16-row slice, one warp per row: the RMS over the row, then each lane normalizes and rotates
+// its pairs (8 channels of every 256). The INT8 variant takes each (row, head)'s amax first and quantizes in
+// a second pass over the (L1-resident) row once the slice's row pairs are known; the channel sums reduce the
+// slice in a fixed order, so they are deterministic.
+constexpr int kQkRows = 16;
+constexpr int kQkMaxHeads = 64;
+
+struct QkRow {
+  const QkNormRopeParams& p;
+  int64_t row;
+  float rinv;
+
+  // Channels [c, c + 8) of this row, normalized, rotated and rounded to bf16 (as stored).
+  __device__ __forceinline__ Vec8 values(int c) const {
+    const bf16* src = static_cast<const bf16*>(p.src) + row * p.src_stride;
     const Vec8 r = load8(src + c), w = load8(static_cast<const bf16*>(p.weight) + c);
     Vec8 n;
 #pragma unroll
     for (int i = 0; i < 8; ++i) n.v[i] = rbf(rbf(r.v[i] * rinv) * w.v[i]);
-    const int head = c / 128, d = c % 128;
     if (p.cos) {
+      const int d = c % 128;
       const float* cs = p.cos + row * 64 + d / 2;
       const float* sn = p.sin + row * 64 + d / 2;
 #pragma unroll
@@ -187,7 +187,86 @@ __global__ void qk_norm_rope_kernel(const QkNormRopeParams p) {
         n.v[i + 1] = b * co + a * si;
       }
     }
-    store8(static_cast<bf16*>(p.dst) + (static_cast<int64_t>(head) * p.rows + row) * 128 + d, n);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) n.v[i] = rbf(n.v[i]);
+    return n;
+  }
+};
+
+// SageAttention2's per-thread INT8 rounding: trunc(x / scale + sign(x) / 2), IEEE division (quant/sage.cpp).
+__device__ __forceinline__ int sage_int8(float x, float scale) {
+  const float q = __fdiv_rn(x, scale);
+  return static_cast<int>(truncf(q + (q > 0.0f ? 0.5f : q < 0.0f ? -0.5f : 0.0f)));
+}
+
+template <bool kInt8, bool kPartials>
+__global__ void __launch_bounds__(kQkRows * 32) qk_norm_rope_kernel(const QkNormRopeParams p) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kQkRows + warp;
+  const bool valid = row < p.rows;  // no early return: the block synchronizes below
+  const int dim = p.heads * 128;
+  float sq = 0.0f;
+  if (valid)
+    for (int c = lane * 8; c < dim; c += 256) {
+      const Vec8 r = load8(static_cast<const bf16*>(p.src) + row * p.src_stride + c);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) sq += r.v[i] * r.v[i];
+    }
+  const QkRow qk{p, row, rsqrtf(warp_sum(sq) / dim + p.eps)};
+  auto dst_offset = [&](int c) { return (static_cast<int64_t>(c / 128) * p.rows + row) * 128 + c % 128; };
+
+  if constexpr (kInt8) {
+    __shared__ float row_amax[kQkRows][kQkMaxHeads];
+    for (int c0 = 0; c0 < dim; c0 += 256) {  // lanes 0-15 hold head c0 / 128, lanes 16-31 the next one
+      const int c = c0 + lane * 8;
+      float a = 0.0f;
+      if (valid && c < dim) {
+        const Vec8 n = qk.values(c);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) a = fmaxf(a, fabsf(n.v[i]));
+      }
+#pragma unroll
+      for (int o = 8; o > 0; o >>= 1) a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, o));
+      if (lane % 16 == 0 && c < dim) row_amax[warp][c / 128] = a;
+    }
+    __syncthreads();
+    if (!valid) return;
+    const int64_t groups_per_head = (p.rows + 63) / 64 * 32;
+    for (int c = lane * 8; c < dim; c += 256) {
+      const int head = c / 128;
+      const float amax = fmaxf(row_amax[warp % 8][head], row_amax[warp % 8 + 8][head]);
+      const float scale = amax / 127.0f + 1e-7f;
+      const Vec8 n = qk.values(c);
+      uint2 codes;
+      int8_t* b = reinterpret_cast<int8_t*>(&codes);
+#pragma unroll
+      for (int i = 0; i < 8; ++i) b[i] = static_cast<int8_t>(sage_int8(n.v[i], scale));
+      *reinterpret_cast<uint2*>(static_cast<int8_t*>(p.dst) + dst_offset(c)) = codes;
+      if (warp < 8 && lane % 16 == 0)  // group (64-row block, 16-row slice in it, row % 8)
+        p.int8_scale[head * groups_per_head + (row / 64) * 32 + ((row % 64) / 16) * 8 + row % 8] = scale;
+    }
+  } else {
+    __shared__ float slice[kPartials ? kQkRows : 1][256];
+    for (int c0 = 0; c0 < dim; c0 += 256) {
+      const int c = c0 + lane * 8;
+      Vec8 n{};
+      if (valid && c < dim) {
+        n = qk.values(c);
+        store8(static_cast<bf16*>(p.dst) + dst_offset(c), n);
+      }
+      if constexpr (kPartials) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) slice[warp][lane * 8 + i] = n.v[i];
+        __syncthreads();
+        if (threadIdx.x < 256 && c0 + static_cast<int>(threadIdx.x) < dim) {
+          float sum = 0.0f;
+#pragma unroll
+          for (int r = 0; r < kQkRows; ++r) sum += slice[r][threadIdx.x];
+          p.channel_partials[static_cast<int64_t>(blockIdx.x) * dim + c0 + threadIdx.x] = sum;
+        }
+        __syncthreads();
+      }
+    }
   }
 }
 
@@ -241,8 +320,15 @@ void t5_rms_norm(const RowNormParams& p, bool x_is_f32, cudaStream_t stream) {
 
 void qk_norm_rope(const QkNormRopeParams& p, cudaStream_t stream) {
   FW_CHECK(p.rows > 0 && p.heads > 0 && p.src_stride % 8 == 0, "qk_norm_rope: bad shape");
-  const unsigned blocks = static_cast<unsigned>((p.rows + kRowsPerBlock - 1) / kRowsPerBlock);
-  qk_norm_rope_kernel<<<blocks, kRowsPerBlock * 32, 0, stream>>>(p);
+  FW_CHECK(!(p.int8_scale && p.channel_partials), "qk_norm_rope: INT8 codes or channel sums, not both");
+  FW_CHECK(!p.int8_scale || p.heads <= kQkMaxHeads, "qk_norm_rope: INT8 codes for at most 64 heads");
+  const unsigned blocks = static_cast<unsigned>((p.rows + kQkRows - 1) / kQkRows);
+  if (p.int8_scale)
+    qk_norm_rope_kernel<true, false><<<blocks, kQkRows * 32, 0, stream>>>(p);
+  else if (p.channel_partials)
+    qk_norm_rope_kernel<false, true><<<blocks, kQkRows * 32, 0, stream>>>(p);
+  else
+    qk_norm_rope_kernel<false, false><<<blocks, kQkRows * 32, 0, stream>>>(p);
   FW_CUDA_CHECK_LAUNCH();
 }
 

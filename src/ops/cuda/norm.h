@@ -43,7 +43,10 @@ void t5_rms_norm(const RowNormParams& p, bool x_is_f32, cudaStream_t stream);
 // the attention kernel (attention.h), reference §1.4 (a) and (d):
 //   q = bf16(bf16(x * rsqrt(mean(x^2) + eps)) * w), then RoPE in fp32 on interleaved pairs -> bf16.
 // src rows have stride src_stride (elements); dst is [heads][rows][128]. cos/sin: fp32 [rows][64], or null
-// for no RoPE (cross-attention).
+// for no RoPE (cross-attention). For --attention sage8 (sage_quant.h) the kernel also quantizes, in the same
+// pass: with int8_scale set, dst receives SageAttention2's INT8 Q codes instead of bf16 (the bf16 values
+// quantized per group of rows {r, r + 8} of each 16-row slice and head); with channel_partials set, it sums
+// every output channel over each 16-row slice (the smoothing mean of K, without another pass over K).
 struct QkNormRopeParams {
   int64_t rows = 0;
   int heads = 0;
@@ -54,6 +57,9 @@ struct QkNormRopeParams {
   const float* cos = nullptr;
   const float* sin = nullptr;
   void* dst = nullptr;
+  float* int8_scale = nullptr;  // [heads][sage_q_scale_count(rows)]: the Q group scales
+  float* channel_partials =
+      nullptr;  // [ceil(rows / 16)][heads * 128]: per-slice channel sums of the bf16 dst
 };
 void qk_norm_rope(const QkNormRopeParams& p, cudaStream_t stream);
 

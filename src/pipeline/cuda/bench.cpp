@@ -177,7 +177,7 @@ Expected<BenchReport> run_bench(const BenchOptions& o) {
              " layers)");
     auto ctx = cuda::DeviceContext::create();
     auto weights = cuda::random_dit_weights(*ctx, config, 1, o.modes.linear);
-    cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights));
+    cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights), o.modes.attention);
     FW_RETURN_IF_ERROR(dit.prepare(lt, lh, lw, o.text_tokens));
     Tensor context = Tensor::empty({o.text_tokens, config.text_dim}, DType::f32, Device::cuda);
     cuda::fill_normal(context.raw(), DType::f32, context.numel(), 2, 0.0f, 1.0f, nullptr);

@@ -106,8 +106,8 @@ Backend cuda_backend() {
     auto ctx = cuda::DeviceContext::create();
     auto weights = cuda::upload_dit_weights(*ctx, f.dit, store, options.linear);
     if (!weights) return weights.error().with_context("transformer " + f.transformer);
-    return std::unique_ptr<Denoiser>(
-        new CudaDenoiser(std::make_unique<cuda::WanDitCuda>(std::move(ctx), f.dit, std::move(*weights))));
+    return std::unique_ptr<Denoiser>(new CudaDenoiser(
+        std::make_unique<cuda::WanDitCuda>(std::move(ctx), f.dit, std::move(*weights), options.attention)));
   };
   b.load_decoder = [](const ModelFolder& f, DecoderKind kind) -> Expected<std::unique_ptr<VideoDecoder>> {
     if (kind == DecoderKind::taehv) {

@@ -23,7 +23,7 @@ Expected<VerifyReport> verify_wan_dit_cuda(const GoldenCase& c, const VerifyOpti
   FW_ASSIGN_OR_RETURN(Tensor expected, c.tensor("sample"));
   if (latents.ndim() != 5 || context.ndim() != 3) return Error(c.name + ": unexpected input shapes");
 
-  cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights));
+  cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights), c.modes.attention);
   FW_RETURN_IF_ERROR(dit.prepare(latents.dim(2), latents.dim(3), latents.dim(4), context.dim(1)));
   FW_RETURN_IF_ERROR(dit.set_context(context.reshape({context.dim(1), context.dim(2)})));
   const Tensor in = dit.latents();

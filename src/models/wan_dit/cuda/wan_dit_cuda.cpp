@@ -5,6 +5,7 @@
 #include "ops/cuda/attention.h"
 #include "ops/cuda/embed.h"
 #include "ops/cuda/norm.h"
+#include "ops/cuda/sage_quant.h"
 
 namespace fastwan::cuda {
 
@@ -15,8 +16,15 @@ enum Site { kNorm1, kAttn1Out, kNorm2, kAttn2Out, kNorm3, kSitesPerLayer };
 
 }  // namespace
 
-WanDitCuda::WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights)
-    : ctx_(std::move(ctx)), config_(config), weights_(std::move(weights)), stream_(ctx_->stream()) {}
+WanDitCuda::WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights,
+                       quant::AttentionMode attention)
+    : ctx_(std::move(ctx)),
+      config_(config),
+      weights_(std::move(weights)),
+      attention_(attention),
+      stream_(ctx_->stream()) {
+  FW_CHECK(attention_ != quant::AttentionMode::fp4, "WanDitCuda: no GPU kernel for --attention fp4");
+}
 
 WanDitCuda::~WanDitCuda() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
@@ -73,7 +81,19 @@ void WanDitCuda::layout(Arena& a, int64_t frames, int64_t height, int64_t width)
   big_ = a.alloc({std::max(3 * d, c.ffn_dim) * s}, DType::bf16);
   q_ = a.alloc({h, s, 128}, DType::bf16);
   k_ = a.alloc({h, s, 128}, DType::bf16);
-  vt_ = a.alloc({h, 128, vt_stride_}, DType::bf16);
+  if (attention_ == quant::AttentionMode::sage8) {
+    q8_ = a.alloc({h, s, 128}, DType::i8);
+    k8_ = a.alloc({h, s, 128}, DType::i8);
+    vt8_ = a.alloc({h, 128, sage_vt_stride(s)}, DType::fp8_e4m3);
+    q8_scale_ = a.alloc({h, sage_q_scale_count(s)}, DType::f32);
+    k8_scale_ = a.alloc({h, sage_k_scale_count(s)}, DType::f32);
+    v8_scale_ = a.alloc({h, 128}, DType::f32);
+    k_partials_ = a.alloc({sage_k_partial_rows(s), d}, DType::f32);
+    k_mean_ = a.alloc({d}, DType::f32);
+    v_amax_ = a.alloc({d}, DType::f32);
+  } else {
+    vt_ = a.alloc({h, 128, vt_stride_}, DType::bf16);
+  }
   attn_ = a.alloc({s, d}, DType::bf16);
   branch_ = a.alloc({s, d}, DType::bf16);
   y_ = a.alloc({s, c.out_channels * pv}, DType::bf16);
@@ -151,6 +171,64 @@ Status WanDitCuda::set_context(const Tensor& context) {
   return Status::Ok();
 }
 
+void WanDitCuda::self_attention(int layer, float* out_amax) {
+  const auto& c = config_;
+  const auto& b = weights_.blocks[layer];
+  const int64_t d = c.dim(), s = tokens_;
+  const int h = static_cast<int>(c.num_attention_heads);
+  const char* qkv = static_cast<const char*>(big_.raw());  // [s][3 d] bf16: q | k | v
+  QkNormRopeParams qk{s,
+                      h,
+                      static_cast<float>(c.eps),
+                      qkv,
+                      3 * d,
+                      b.attn1_norm_q.raw(),
+                      cos_.data<float>(),
+                      sin_.data<float>(),
+                      q_.raw()};
+  QkNormRopeParams kk = qk;
+  kk.src = qkv + d * 2;
+  kk.weight = b.attn1_norm_k.raw();
+  kk.dst = k_.raw();
+  AttentionParams ap{q_.raw(),
+                     k_.raw(),
+                     vt_.raw(),
+                     attn_.raw(),
+                     h,
+                     static_cast<int>(s),
+                     static_cast<int>(s),
+                     static_cast<int>(vt_stride_),
+                     static_cast<int>(d),
+                     1.0f / std::sqrt(static_cast<float>(kAttentionHeadDim)),
+                     out_amax};
+  if (attention_ == quant::AttentionMode::sage8) {
+    qk.dst = q8_.raw();
+    qk.int8_scale = q8_scale_.data<float>();
+    kk.channel_partials = k_partials_.data<float>();
+    qk_norm_rope(qk, stream_);
+    qk_norm_rope(kk, stream_);
+    sage_quantize_k({s, h, k_.raw(), k_partials_.data<float>(), k_mean_.data<float>(), k8_.raw(),
+                     k8_scale_.data<float>()},
+                    stream_);
+    sage_quantize_v({s, h, qkv + 2 * d * 2, 3 * d, v_amax_.data<float>(), vt8_.raw(), vt8_.dim(2),
+                     v8_scale_.data<float>()},
+                    stream_);
+    ap.q = q8_.raw();
+    ap.k = k8_.raw();
+    ap.vt = vt8_.raw();
+    ap.vt_stride = static_cast<int>(vt8_.dim(2));
+    ap.operands = AttentionOperands::sage8;
+    ap.q_scale = q8_scale_.data<float>();
+    ap.k_scale = k8_scale_.data<float>();
+    ap.v_scale = v8_scale_.data<float>();
+  } else {
+    qk_norm_rope(qk, stream_);
+    qk_norm_rope(kk, stream_);
+    transpose_heads({s, h, qkv + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_}, stream_);
+  }
+  flash_attention(*ctx_, ap);
+}
+
 void WanDitCuda::block(int layer) {
   const auto& c = config_;
   const auto& b = weights_.blocks[layer];
@@ -175,18 +253,7 @@ void WanDitCuda::block(int layer) {
   rn.amax = q_tokens_.amax(site + kNorm1);
   modulated_layer_norm(rn, stream_);
   linear(b.attn1_qkv, block_input(q_tokens_, n_.raw(), s, d, site + kNorm1), s, big_.raw(), 3 * d);
-  QkNormRopeParams qk{
-      s, h, eps, big_.raw(), 3 * d, b.attn1_norm_q.raw(), cos_.data<float>(), sin_.data<float>(), q_.raw()};
-  qk_norm_rope(qk, stream_);
-  qk.src = static_cast<const char*>(big_.raw()) + d * 2;
-  qk.weight = b.attn1_norm_k.raw();
-  qk.dst = k_.raw();
-  qk_norm_rope(qk, stream_);
-  transpose_heads({s, h, static_cast<const char*>(big_.raw()) + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_},
-                  stream_);
-  flash_attention(
-      *ctx_, {q_.raw(), k_.raw(), vt_.raw(), attn_.raw(), h, static_cast<int>(s), static_cast<int>(s),
-              static_cast<int>(vt_stride_), static_cast<int>(d), scale, q_tokens_.amax(site + kAttn1Out)});
+  self_attention(layer, q_tokens_.amax(site + kAttn1Out));
   linear(b.attn1_to_out, block_input(q_tokens_, attn_.raw(), s, d, site + kAttn1Out), s, branch_.raw(), d);
   // r = x + a * gate; n = LN_affine(r); x = bf16(r)
   rn.y = branch_.raw();

@@ -10,6 +10,10 @@
 // turns it into e4m3 codes, and the FP8 GEMM reads those (the FFN's GELU output gets an amax pass of its own,
 // since cuBLASLt makes it). In nvfp4 the same inputs each get one fake-quantizing pass (bf16 code * SF per 16
 // elements, no statistic to gather) before a bf16 GEMM whose alpha carries the weight's global scale.
+//
+// With --attention sage8 the self-attention runs SageAttention2's 8-bit kernel (ops/cuda/attention.h): the
+// q-norm/RoPE kernel writes INT8 Q, the k-norm/RoPE kernel bf16 K and its channel sums, then K and V are
+// quantized (ops/cuda/sage_quant.h). Cross-attention over the text rows stays bf16, as in the reference.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,13 +28,15 @@ namespace fastwan::cuda {
 
 class WanDitCuda {
  public:
-  WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights);
+  WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& config, DitWeights weights,
+             quant::AttentionMode attention = quant::AttentionMode::bf16);
   ~WanDitCuda();
   WanDitCuda(const WanDitCuda&) = delete;
   WanDitCuda& operator=(const WanDitCuda&) = delete;
 
   const WanDitConfig& config() const { return config_; }
   const DitWeights& weights() const { return weights_; }
+  quant::AttentionMode attention_mode() const { return attention_; }
 
   // Allocates every activation for latents [in_channels, frames, height, width] and `text_rows` context
   // rows (validated: sizes must be patch multiples).
@@ -48,6 +54,8 @@ class WanDitCuda {
   void layout(Arena& arena, int64_t frames, int64_t height, int64_t width);  // every activation buffer
   void run_forward();                                                        // the captured sequence
   void block(int layer);
+  // Q, K, V^T of self-attention from the fused qkv projection in big_, then the attention into attn_.
+  void self_attention(int layer, float* out_amax);
   // out[rows, out] = l(x), GELU(tanh) after the bias with gelu.
   void linear(const Linear& l, const LinearInput& x, int64_t rows, void* out, int64_t ldd, bool gelu = false);
   // The bf16 activation `in` [rows, cols] as a block linear reads it: through `q` (its amax slot `site`) in
@@ -58,6 +66,7 @@ class WanDitCuda {
   std::shared_ptr<DeviceContext> ctx_;
   WanDitConfig config_;
   DitWeights weights_;
+  quant::AttentionMode attention_;
   cudaStream_t stream_;
   // The FP8 inputs of the blocks' linears: [tokens, dim] activations (one amax slot per layer and site),
   // the FFN hidden rows, the text rows of the cross-attention K/V.
@@ -68,6 +77,8 @@ class WanDitCuda {
   // Activations (arena views).
   Tensor latents_, velocity_, patches_, x_, n_, big_, q_, k_, vt_, attn_, branch_, y_;
   Tensor text_, text_hidden_, text_k_, text_vt_;  // text_k_/text_vt_: every layer's cross K and V^T
+  // sage8 operands: INT8 Q and K, e4m3 V^T, their scales, and the workspaces of the K mean and V amax.
+  Tensor q8_, k8_, vt8_, q8_scale_, k8_scale_, v8_scale_, k_partials_, k_mean_, v_amax_;
   Tensor cos_, sin_, timestep_, t_freq_, t_hidden_, temb_, t_act_, tproj_, e_, head_mod_;
   cudaGraph_t graph_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;
