@@ -59,18 +59,20 @@ Tensor host_operand(const void* data, DType dtype, const float* scales, int64_t 
   return out;
 }
 
-// rel L2 of a linear's output rows (every 257th) against the CPU product of the identical operands.
+// rel L2 of a linear's output rows (every 257th) against the CPU product of the identical operands (NVFP4:
+// the bf16 values code * SF the GPU made, the weight's times each part's alpha).
 double linear_error(const cuda::Linear& lin, const cuda::LinearInput& x, const Tensor& out, int64_t rows,
                     int64_t k, int64_t n, bool gelu, const Tensor& a_bf16, const Tensor& bias) {
   FW_CUDA_CHECK(cudaDeviceSynchronize());
-  const bool fp8 = lin.quantized();
+  const bool fp8 = lin.mode() == quant::LinearMode::fp8 || lin.mode() == quant::LinearMode::fp8_row;
   const bool per_row = lin.mode() == quant::LinearMode::fp8_row;
   const Tensor a = fp8 ? host_operand(x.data, DType::fp8_e4m3, x.scale, rows, k, k, per_row ? rows : 1, 1)
-                       : host_operand(a_bf16.raw(), DType::bf16, nullptr, rows, k, k, 1, 1);
+                       : host_operand(x.data ? x.data : a_bf16.raw(), DType::bf16, nullptr, rows, k, k, 1, 1);
   const int64_t parts = fp8 && !per_row ? lin.scales().numel() : 1;
-  const Tensor w =
-      host_operand(lin.weight().raw(), lin.weight().dtype(), fp8 ? lin.scales().data<float>() : nullptr, n, k,
-                   k, per_row ? n : parts, parts);
+  Tensor w = host_operand(lin.weight().raw(), lin.weight().dtype(),
+                          fp8 ? lin.scales().data<float>() : nullptr, n, k, k, per_row ? n : parts, parts);
+  for (int64_t r = 0; r < n; ++r)  // alpha: 1 but in nvfp4
+    for (int64_t c = 0; c < k; ++c) w.f32()[r * k + c] *= lin.alpha(static_cast<int>(r / (n / lin.parts())));
   const Tensor b = cuda::to_host(bias).to_f32();
   const Tensor got = cuda::to_host(out).to_f32();
   std::vector<float> sel_a, sel_got;
@@ -194,8 +196,8 @@ int run() {
               {"proj 1536->1536 (x3: to_out, attn2 q, o)", d, d, 1, false, false, 3},
               {"ffn-up 1536->8960 +gelu", ffn, d, 1, true, false, 1},
               {"ffn-down 8960->1536", d, ffn, 1, false, true, 1}};
-    for (quant::LinearMode mode :
-         {quant::LinearMode::bf16, quant::LinearMode::fp8, quant::LinearMode::fp8_row}) {
+    for (quant::LinearMode mode : {quant::LinearMode::bf16, quant::LinearMode::fp8,
+                                   quant::LinearMode::fp8_row, quant::LinearMode::nvfp4}) {
       const std::string tag(quant::linear_mode_name(mode));
       double block_ms = 0, block_flop = 0;
       for (const auto& g : gs) {
@@ -229,8 +231,10 @@ int run() {
             if (g.measured) q.measure(ctx, a.raw(), g.k, s, g.k);
             x = q.quantize(ctx, a.raw(), g.k, s, g.k);
           });
+          // Bytes an element: 2 read + 1 written (e4m3 codes) or 2 + 2 (NVFP4's bf16 values).
+          const double bytes = mode == quant::LinearMode::nvfp4 ? 4.0 : 3.0;
           add({"  quantize input " + std::to_string(s) + "x" + std::to_string(g.k) + " " + tag, quant_ms, 0,
-               3.0 * s * g.k / quant_ms / 1e6, -1});
+               bytes * s * g.k / quant_ms / 1e6, -1});
         }
         // qkv and the three projections read two distinct quantized inputs per block besides the FFN's.
         const int quantized_inputs = g.count == 3 ? 2 : 1;

@@ -5,8 +5,8 @@
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
 #            the block GEMMs in every linear mode with their error vs the CPU, the glue kernels) and
-#            `fastwan bench` (stage times, synthetic weights) in bf16, with FP8 linears, and with FP8 linears and
-#            8-bit attention
+#            `fastwan bench` (stage times, synthetic weights) in bf16, with FP8 linears, with FP8 linears and
+#            8-bit attention, and with NVFP4 linears (emulated on bf16 tensor cores) with bf16 and 8-bit attention
 #     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
 #            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, 8-bit attention,
 #            TAEHV); the
@@ -40,7 +40,7 @@ if want tests; then
   echo "== GPU tests"
   # Every step has a time limit, so a hung kernel costs minutes, not the machine's whole lease.
   timeout "${FASTWAN_TESTS_TIMEOUT:-420}" "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
-  grep -E "rel L2|max abs|FAILED|Failure" "$out/gpu_tests.log" | head -40
+  grep -E "rel L2|max abs|rcp|FAILED|Failure" "$out/gpu_tests.log" | head -70
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"
   for c in tests/data/golden/*/; do
@@ -54,7 +54,7 @@ if want bench; then
   echo "== kernel benchmarks"
   timeout 300 "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
   sed -n '/^kernel/,$p' "$out/kernel_bench.log"
-  for modes in bf16:bf16 fp8:bf16 fp8:sage8; do
+  for modes in bf16:bf16 fp8:bf16 fp8:sage8 nvfp4:bf16 nvfp4:sage8; do
     linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
     echo "== fastwan bench --linear $linear --attention $attention (synthetic real-size weights)"
     timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \

@@ -120,13 +120,12 @@ Command add_generate(CLI::App& app) {
   opt.add("--device", f->device, "cpu or cuda (default: cuda when available)");
   opt.add("--format", f->format, "mp4, png or y4m (default: from the output's extension)");
   opt.add("--family", f->family, "Use the defaults of fastwan-qad or wan2.1 (default: from the model)");
-  opt.add(
-      "--linear", f->linear,
-      "DiT linears: bf16, fp8 (per-tensor), fp8-row or nvfp4 (CPU only so far) (default: as the checkpoint "
-      "was trained, where the device runs it)");
+  opt.add("--linear", f->linear,
+          "DiT linears: bf16, fp8 (per-tensor), fp8-row or nvfp4 (emulated on the GPU) (default: as the "
+          "checkpoint was trained, where the device runs it)");
   opt.add("--attention", f->attention,
-          "DiT self-attention: bf16, sage8 (SageAttention2's 8-bit scheme) or fp4 (Attn-QAT's FP4), both CPU "
-          "only so far (default: as --linear)");
+          "DiT self-attention: bf16, sage8 (SageAttention2's 8-bit scheme) or fp4 (Attn-QAT's FP4, CPU "
+          "only so far) (default: as --linear)");
   sub->add_option("--save-latents", f->save_latents,
                   "Also write the sampler's latents (safetensors) for fastwan decode; numbered like -o");
   auto from = std::make_shared<std::string>();

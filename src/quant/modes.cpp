@@ -50,7 +50,6 @@ std::string_view attention_mode_values() {
 }
 
 std::string gpu_missing_mode(const ModelOptions& options) {
-  if (options.linear == LinearMode::nvfp4) return "--linear nvfp4";
   if (options.attention == AttentionMode::fp4) return "--attention fp4";
   return "";
 }

@@ -8,8 +8,10 @@
 //                      accurate, not what any checkpoint was trained with)
 //             nvfp4    NVFP4 (E2M1 codes, an E4M3 scale per 16 inputs; quant/nvfp4.h): weights with their
 //                      per-tensor global scale, activations with the static global scale 1.0, as
-//                      FastWan-QAD-1.3B and -1.3B-SA2 were released (fastwan_qad_inference.md §3.3). CPU only
-//                      so far: a GPU run refuses it naming the mode and the GPU
+//                      FastWan-QAD-1.3B and -1.3B-SA2 were released (fastwan_qad_inference.md §3.3). The GPU
+//                      emulates it on bf16 tensor cores (Hopper has no FP4 ones): every NVFP4 value is a bf16
+//                      value, so a bf16 GEMM of the fake-quantized operands computes what FP4 hardware does,
+//                      up to the order of the fp32 additions (models/common/cuda/linear.h)
 //   attention bf16     bf16 operands, fp32 softmax and accumulation
 //             sage8    SageAttention2's 8-bit self-attention (INT8 Q.K with K smoothing, FP8 P.V;
 //                      quant/sage.h on the CPU, ops/cuda/attention.h on the GPU): how FastWan-QAD-FP8 and
@@ -46,9 +48,10 @@ struct ModelOptions {
   bool operator==(const ModelOptions&) const = default;
 };
 
-// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value ("--linear
-// nvfp4", "--attention sage8"); empty when the GPU runs them all (the CPU runs every mode). The CUDA backend
-// and the GPU verifier refuse it naming it and the GPU; the default modes fall back from it.
+// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value ("--attention
+// fp4": every linear mode and sage8 run on the GPU); empty when the GPU runs them all (the CPU runs every
+// mode). The CUDA backend and the GPU verifier refuse it naming it and the GPU; the default modes fall back
+// from it.
 std::string gpu_missing_mode(const ModelOptions& options);
 
 }  // namespace fastwan::quant

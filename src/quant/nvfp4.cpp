@@ -1,21 +1,15 @@
 #include "quant/nvfp4.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "core/thread_pool.h"
 #include "quant/fp8_math.h"
 #include "quant/input.h"
+#include "quant/nvfp4_math.h"
 
 namespace fastwan::quant {
 namespace {
-
-constexpr std::array<float, 8> kE2m1Values = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
-
-float round_e2m1(float y) {
-  return e2m1_value(e2m1_code(y));
-}
 
 float block_amax(const float* x, int64_t n, int64_t stride) {
   float amax = 0.0f;
@@ -33,20 +27,11 @@ Status check_blocks(const Tensor& x, std::string_view name) {
 }  // namespace
 
 uint8_t e2m1_code(float y) {
-  // The midpoints 0.25, 1.25, 2.5 and 5 round down to the even code, 0.75, 1.75 and 3.5 up; above 5 is 6.
-  const float a = std::fabs(y);
-  uint8_t i = a > 0.25f ? 1 : 0;
-  if (a >= 0.75f) i = 2;
-  if (a > 1.25f) i = 3;
-  if (a >= 1.75f) i = 4;
-  if (a > 2.5f) i = 5;
-  if (a >= 3.5f) i = 6;
-  if (a > 5.0f) i = 7;
-  return static_cast<uint8_t>((y < 0 ? 0x8 : 0x0) | i);
+  return static_cast<uint8_t>((y < 0 ? 0x8 : 0x0) | e2m1_index(std::fabs(y)));
 }
 
 float e2m1_value(uint8_t code) {
-  const float v = kE2m1Values[code & 0x7];
+  const float v = e2m1_magnitude(code & 0x7);
   return code & 0x8 ? -v : v;
 }
 
@@ -65,7 +50,7 @@ void fq_nvfp4_block(const float* x, int64_t n, int64_t stride, float* out, Fp4Ro
   const float inv = 1.0f / sf;
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i * stride];
-    out[i * stride] = round_e2m1(rounding == Fp4Rounding::reciprocal_of_rounded ? v * inv : v / s) * sf;
+    out[i * stride] = e2m1_round(rounding == Fp4Rounding::reciprocal_of_rounded ? v * inv : v / s) * sf;
   }
 }
 
@@ -95,7 +80,12 @@ float nvfp4_global_scale(float amax) {
   return amax > 0.0f ? kFp8Max * kE2m1Max / amax : 1.0f;
 }
 
-Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::string_view name) {
+float nvfp4_gemm_alpha(float global_scale) {
+  return 1.0f / round_to_bf16(global_scale);
+}
+
+Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::string_view name,
+                                     const Nvfp4Reciprocal& rcp) {
   FW_RETURN_IF_ERROR(check_blocks(x, name));
   FW_ASSIGN_OR_RETURN(Tensor values, quantizer_input(x, name, "NVFP4"));
   Nvfp4Matrix m;
@@ -104,8 +94,9 @@ Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::s
   m.global_scale = global_scale;
   m.codes.resize(static_cast<size_t>(m.rows * m.cols));
   m.scales.resize(static_cast<size_t>(m.rows * m.cols / kNvfp4Block));
-  // flashinfer's rcp.approx, as exactly rounded reciprocals (nvfp4.h).
-  const float rcp6 = 1.0f / kE2m1Max, rcp_g = 1.0f / global_scale;
+  // flashinfer's rcp.approx: exactly rounded reciprocals unless the caller gives the GPU's (nvfp4.h).
+  const auto reciprocal = [&rcp](float v) { return rcp ? rcp(v) : 1.0f / v; };
+  const float rcp6 = reciprocal(kE2m1Max), rcp_g = reciprocal(global_scale);
   const float* v = values.f32();
   const int64_t blocks = m.rows * m.cols / kNvfp4Block;
   parallel_for(blocks, 1024, [&](int64_t begin, int64_t end) {
@@ -116,25 +107,27 @@ Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::s
       m.scales[b] = sf;
       const float sf_value = fp8_e4m3_to_float(sf);
       // A zero scale zeroes the block in the GEMM whatever its codes (the GPU's are x * inf converted): 0.
-      const float scale = amax != 0.0f && sf_value != 0.0f ? 1.0f / (sf_value * rcp_g) : 0.0f;
+      const float scale = amax != 0.0f && sf_value != 0.0f ? reciprocal(sf_value * rcp_g) : 0.0f;
       for (int64_t i = 0; i < kNvfp4Block; ++i) m.codes[b * kNvfp4Block + i] = e2m1_code(x16[i] * scale);
     }
   });
   return m;
 }
 
-Expected<Tensor> fake_quantize_nvfp4_weight(const Tensor& weight, std::string_view name) {
+Expected<Tensor> fake_quantize_nvfp4_weight(const Tensor& weight, std::string_view name,
+                                            const Nvfp4Reciprocal& rcp) {
   FW_ASSIGN_OR_RETURN(Tensor values, quantizer_input(weight.to(DType::bf16), name, "NVFP4"));
   const float amax = block_amax(values.f32(), values.numel(), 1);
   const float g = nvfp4_global_scale(amax);
-  FW_ASSIGN_OR_RETURN(Nvfp4Matrix m, quantize_nvfp4(values, g, name));
+  FW_ASSIGN_OR_RETURN(Nvfp4Matrix m, quantize_nvfp4(values, g, name, rcp));
   // FastVideo keeps g in bf16 for the GEMM's alpha while the codes used the fp32 g (a <= 2^-9 scale error
   // per layer that the checkpoint was trained with).
-  return m.dequantize(1.0f / round_to_bf16(g)).reshape(weight.shape());
+  return m.dequantize(nvfp4_gemm_alpha(g)).reshape(weight.shape());
 }
 
-Expected<Tensor> fake_quantize_nvfp4_input(const Tensor& x, std::string_view name) {
-  FW_ASSIGN_OR_RETURN(Nvfp4Matrix m, quantize_nvfp4(x, 1.0f, name));
+Expected<Tensor> fake_quantize_nvfp4_input(const Tensor& x, std::string_view name,
+                                           const Nvfp4Reciprocal& rcp) {
+  FW_ASSIGN_OR_RETURN(Nvfp4Matrix m, quantize_nvfp4(x, 1.0f, name, rcp));
   return m.dequantize(1.0f).reshape(x.shape());
 }
 

@@ -12,14 +12,19 @@
 //     x^ = q * SF / g. Weights: g = 448 * 6 / max|W| over the bf16 cast, and the GEMM's alpha is
 //     1 / bf16(g) (FastVideo keeps g in bf16); activations: g = 1.0 (static).
 //
-// E2M1 rounds to nearest with ties to the even code and saturates at ±6 (cvt.rn.satfinite.e2m1x2.f32); the
-// E4M3 scale rounds to nearest even and saturates at 448. flashinfer's rcp is rcp.approx.ftz.f32, which a
-// host cannot reproduce bit for bit (NVIDIA does not specify its last-bit rounding): it is an exactly
-// rounded reciprocal here, so a code may differ from the GPU's only where x * scale lands within an ulp of
-// an E2M1 midpoint. A NaN or infinite input is an error naming the tensor and the element.
+// E2M1 rounds to nearest with ties to the even code and saturates at ±6 (cvt.rn.satfinite.e2m1x2.f32;
+// quant/nvfp4_math.h, shared with the GPU kernel); the E4M3 scale rounds to nearest even and saturates at
+// 448. flashinfer's rcp is rcp.approx.ftz.f32, which a host cannot reproduce bit for bit (NVIDIA does not
+// specify its last-bit rounding): it is an exactly rounded reciprocal here unless the caller passes the GPU's
+// (Nvfp4Reciprocal; the GPU tests do), so with the default a scale may differ from the GPU's only where
+// g * amax * rcp(6) lands within an ulp of an E4M3 midpoint, and a code only where x * scale lands within an
+// ulp of an E2M1 midpoint. Both happen at exact ties, which bf16 inputs do hit: amax = 6 * an E4M3 midpoint,
+// x = an E2M1 midpoint * SF (docs/numerics.md). A NaN or infinite input is an error naming the tensor and the
+// element.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -59,14 +64,23 @@ struct Nvfp4Matrix {
   Tensor dequantize(float alpha) const;            // f32 [rows, cols]: code * SF * alpha
 };
 
+// The reciprocal the linear recipe takes of 6, of g and of SF / g (flashinfer's rcp.approx.ftz.f32). Empty:
+// the exactly rounded 1 / v. Called from several threads at once.
+using Nvfp4Reciprocal = std::function<float(float)>;
+
 // g = 448 * 6 / amax (1 for an all-zero tensor, whose codes are 0 whatever g is).
 float nvfp4_global_scale(float amax);
+// The GEMM's alpha for a weight quantized with g: 1 / bf16(g) (FastVideo keeps g in bf16).
+float nvfp4_gemm_alpha(float global_scale);
 // x: f32 or bf16, rows = all but the last dimension, which must be a multiple of 16.
-Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::string_view name);
+Expected<Nvfp4Matrix> quantize_nvfp4(const Tensor& x, float global_scale, std::string_view name,
+                                     const Nvfp4Reciprocal& rcp = {});
 // A linear's weight [out, in] as the GEMM sees it: quantized from its bf16 cast with its own g, times alpha
 // = 1 / bf16(g). f32 [out, in].
-Expected<Tensor> fake_quantize_nvfp4_weight(const Tensor& weight, std::string_view name);
+Expected<Tensor> fake_quantize_nvfp4_weight(const Tensor& weight, std::string_view name,
+                                            const Nvfp4Reciprocal& rcp = {});
 // A linear's input: quantized with g = 1.0 and dequantized. f32 in x's shape.
-Expected<Tensor> fake_quantize_nvfp4_input(const Tensor& x, std::string_view name);
+Expected<Tensor> fake_quantize_nvfp4_input(const Tensor& x, std::string_view name,
+                                           const Nvfp4Reciprocal& rcp = {});
 
 }  // namespace fastwan::quant

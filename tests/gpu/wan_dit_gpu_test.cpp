@@ -20,7 +20,9 @@ TEST(WanDitGpu, GoldenCaseWithinBf16Bound) {
 }
 
 // In every mode the GPU runs: the CPU reference runs the same modes (fake quantization, the 8-bit attention
-// oracle); its error against the exact CPU model is printed beside, so the cost of the mode shows.
+// oracle); its error against the exact CPU model is printed beside, so the cost of the mode shows. In nvfp4
+// the CPU takes exact reciprocals where the GPU takes rcp.approx (quant/nvfp4.h), so a few codes at exact
+// ties differ besides the bf16 activations.
 class WanDitGpuModes : public ::testing::TestWithParam<quant::ModelOptions> {};
 
 TEST_P(WanDitGpuModes, RealWidthTwoLayersMatchCpuReference) {
@@ -53,10 +55,14 @@ TEST_P(WanDitGpuModes, RealWidthTwoLayersMatchCpuReference) {
       "real-width DiT (2 layers, 4680 tokens) %s: rel L2 vs CPU same modes %.3e, vs CPU fp32 "
       "%.3e (CPU same modes vs fp32: %.3e)\n",
       name.c_str(), err, test::rel_l2(dit.velocity(), exact), ops::compare(ref, exact).rel_l2);
-  EXPECT_LT(err, modes.attention == quant::AttentionMode::bf16 ? 2e-2 : 3e-2);
+  // The quantized attentions, and NVFP4 linears (steps ~25% of a value: the GPU's bf16 activations, the CPU's
+  // float32 ones, flip more codes than in FP8), get issue 13's 3e-2.
+  const bool coarse =
+      modes.attention != quant::AttentionMode::bf16 || modes.linear == quant::LinearMode::nvfp4;
+  EXPECT_LT(err, coarse ? 3e-2 : 2e-2);
 
   // Graph replay: a different timestep, then the same one again, gives the eager result bit for bit (in FP8
-  // modes the amax slots are reset inside the graph).
+  // modes the amax slots are reset inside the graph; NVFP4 keeps no state between calls).
   const Tensor eager = cuda::to_host(dit.velocity());
   dit.forward(100.0f);
   const Tensor other = cuda::to_host(dit.velocity());
@@ -73,10 +79,12 @@ INSTANTIATE_TEST_SUITE_P(
                       quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::bf16},
                       quant::ModelOptions{quant::LinearMode::fp8_row, quant::AttentionMode::bf16},
                       quant::ModelOptions{quant::LinearMode::bf16, quant::AttentionMode::sage8},
-                      quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::sage8}),
-    [](const auto& info) {
-      std::string name = std::string(quant::linear_mode_name(info.param.linear)) + "_" +
-                         std::string(quant::attention_mode_name(info.param.attention));
+                      quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::sage8},
+                      quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::bf16},
+                      quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::sage8}),
+    [](const auto& p) {
+      std::string name = std::string(quant::linear_mode_name(p.param.linear)) + "_" +
+                         std::string(quant::attention_mode_name(p.param.attention));
       for (char& ch : name)
         if (ch == '-') ch = '_';
       return name;

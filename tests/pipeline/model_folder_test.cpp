@@ -383,15 +383,13 @@ TEST(ModelDefaults, ModesAsTrainedFallingBackToBf16WhereTheDeviceLacksThem) {
        "as FastWan-QAD-FP8-1.3B was trained"},
       {ModelVariant::fastwan_qad_nvfp4_sa2,
        {LinearMode::nvfp4, AttentionMode::sage8},
-       {LinearMode::bf16, AttentionMode::sage8},
-       "FastWan-QAD-1.3B-SA2 was trained with linear nvfp4, attention sage8; cuda (H100) cannot run linear "
-       "nvfp4 yet (--device cpu can)"},
+       {LinearMode::nvfp4, AttentionMode::sage8},
+       "as FastWan-QAD-1.3B-SA2 was trained"},
       {ModelVariant::fastwan_qad_nvfp4,
        {LinearMode::nvfp4, AttentionMode::fp4},
-       {},
-       "FastWan-QAD-1.3B was trained with linear nvfp4, attention fp4; cuda (H100) cannot run linear nvfp4 "
-       "and "
-       "attention fp4 yet (--device cpu can)"},
+       {LinearMode::nvfp4, AttentionMode::bf16},
+       "FastWan-QAD-1.3B was trained with linear nvfp4, attention fp4; cuda (H100) cannot run attention fp4 "
+       "yet (--device cpu can)"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(model_variant_name(c.variant)));

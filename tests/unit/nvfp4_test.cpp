@@ -2,9 +2,11 @@
 // and saturation, hand-computed for both recipes (Attn-QAT's φ and flashinfer's linear quantization with its
 // global scale), and errors for non-finite input.
 #include <cmath>
+#include <cstring>
 
 #include "common/test_util.h"
 #include "quant/nvfp4.h"
+#include "quant/nvfp4_math.h"
 
 namespace fastwan {
 namespace {
@@ -32,8 +34,11 @@ TEST(E2m1, CodesAreSignAndMagnitudeIndex) {
   EXPECT_EQ(quant::e2m1_code(6.0f), 0x7);
   EXPECT_EQ(quant::e2m1_code(-0.5f), 0x9);
   EXPECT_EQ(quant::e2m1_code(-6.0f), 0xF);
-  for (uint8_t c = 0; c < 16; ++c)
-    if (c != 0x8) EXPECT_EQ(quant::e2m1_code(quant::e2m1_value(c)), c) << int(c);  // 0x8 is -0
+  for (uint8_t c = 0; c < 16; ++c) {
+    if (c != 0x8) {
+      EXPECT_EQ(quant::e2m1_code(quant::e2m1_value(c)), c) << int(c);  // 0x8 is -0
+    }
+  }
 }
 
 TEST(E4m3Scale, RoundsToNearestEvenAndSaturates) {
@@ -164,6 +169,69 @@ TEST(LinearQuantizer, NonFiniteInputOrARaggedRowIsAnErrorNamingTheTensor) {
   ASSERT_FALSE(ragged.ok());
   EXPECT_NE(ragged.error().message().find("the input of x"), std::string::npos);
   EXPECT_NE(ragged.error().message().find("multiple of 16"), std::string::npos);
+}
+
+// quant/nvfp4_math.h is the rounding the GPU kernel runs: the same values as the host's codes everywhere.
+TEST(E2m1, SharedRoundingEqualsTheCodes) {
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(quant::e2m1_magnitude(i), quant::e2m1_value(static_cast<uint8_t>(i)));
+  std::vector<float> ys = {0.0f, -0.0f, 0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 6.0f, 7.0f, INFINITY};
+  for (float y = -7.0f; y <= 7.0f; y += 1.0f / 64) ys.push_back(y);
+  for (float y : std::vector<float>(ys)) {
+    ys.push_back(std::nextafter(y, INFINITY));
+    ys.push_back(std::nextafter(y, -INFINITY));
+    ys.push_back(-y);
+  }
+  for (float y : ys) {
+    const float want = quant::e2m1_value(quant::e2m1_code(y));
+    EXPECT_EQ(quant::e2m1_round(y), want) << y;
+    EXPECT_EQ(std::signbit(quant::e2m1_round(y)), std::signbit(want)) << y;  // -0 for small negatives
+  }
+}
+
+TEST(LinearQuantizer, GemmAlphaIsTheReciprocalOfTheBf16GlobalScale) {
+  EXPECT_EQ(quant::nvfp4_gemm_alpha(2688.0f), 1.0f / 2688.0f);
+  const float g = quant::nvfp4_global_scale(round_to_bf16(1.1f));  // 2440.2, bf16 2448
+  EXPECT_EQ(quant::nvfp4_gemm_alpha(g), 1.0f / 2448.0f);
+}
+
+// The GPU's rcp.approx may differ from 1 / v in the last bit; the recipe takes it as a hook (the GPU tests
+// pass the GPU's). One ulp moves exact ties only: a block scale whose g * amax / 6 is an E4M3 midpoint, a
+// code whose x / SF is an E2M1 midpoint.
+TEST(LinearQuantizer, AReciprocalOneUlpOffMovesOnlyExactTies) {
+  const auto exact = [](float v) { return 1.0f / v; };
+  // One ulp off, but exact for powers of two (as MUFU.RCP is).
+  const auto off_by_one = [](float toward) {
+    return [toward](float v) {
+      int e;
+      return std::frexp(v, &e) == 0.5f ? 1.0f / v : std::nextafter(1.0f / v, toward);
+    };
+  };
+  const auto high = off_by_one(INFINITY), low = off_by_one(0.0f);
+  // Block 0: amax 7.5 -> SF 1.25 (not a tie); 1.5625 / 1.25 = 1.25 is an E2M1 tie (-> 1), 1.0 / 1.25 = 0.8
+  // is not. Block 1: amax 7.125 = 6 * 1.1875, an E4M3 tie between 1.125 and 1.25 (-> 1.25, the even one).
+  std::vector<float> v(32, 0.0f);
+  v[0] = 7.5f, v[1] = 1.5625f, v[2] = 1.0f;
+  v[16] = 7.125f;
+  const Tensor x = Tensor::from_floats({1, 32}, v);
+  ASSERT_OK_AND_ASSIGN(auto by_default, quant::quantize_nvfp4(x, 1.0f, "x"));
+  ASSERT_OK_AND_ASSIGN(auto with_exact, quant::quantize_nvfp4(x, 1.0f, "x", exact));
+  EXPECT_EQ(by_default.codes, with_exact.codes);
+  EXPECT_EQ(by_default.scales, with_exact.scales);
+  EXPECT_EQ(by_default.scale_of(0, 0), 1.25f);
+  EXPECT_EQ(by_default.codes[1], 0x2);           // 1.25 -> 1 (even)
+  EXPECT_EQ(by_default.scale_of(0, 16), 1.25f);  // 1.1875 -> 1.25 (even)
+  ASSERT_OK_AND_ASSIGN(auto up, quant::quantize_nvfp4(x, 1.0f, "x", high));
+  EXPECT_EQ(up.codes[1], 0x3);  // 1.25 + ulp -> 1.5
+  EXPECT_EQ(up.codes[2], by_default.codes[2]);
+  ASSERT_OK_AND_ASSIGN(auto down, quant::quantize_nvfp4(x, 1.0f, "x", low));
+  EXPECT_EQ(down.scale_of(0, 16), 1.125f);  // 1.1875 - ulp -> 1.125
+  EXPECT_EQ(down.scale_of(0, 0), 1.25f);
+  // The fake quantizers pass the hook on.
+  ASSERT_OK_AND_ASSIGN(Tensor fq_up, quant::fake_quantize_nvfp4_input(x, "x", high));
+  EXPECT_EQ(fq_up.f32()[1], 1.875f);
+  ASSERT_OK_AND_ASSIGN(Tensor w_default, quant::fake_quantize_nvfp4_weight(x, "w"));
+  ASSERT_OK_AND_ASSIGN(Tensor w_exact, quant::fake_quantize_nvfp4_weight(x, "w", exact));
+  EXPECT_EQ(std::memcmp(w_default.raw(), w_exact.raw(), w_exact.nbytes()), 0);
 }
 
 }  // namespace

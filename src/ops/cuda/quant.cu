@@ -1,10 +1,13 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
+#include <cmath>
+
 #include "cuda/check.h"
 #include "ops/cuda/amax.cuh"
 #include "ops/cuda/quant.h"
 #include "quant/fp8_math.h"
+#include "quant/nvfp4_math.h"
 
 namespace fastwan::cuda {
 namespace {
@@ -79,6 +82,48 @@ __global__ void quantize_rows_kernel(const Fp8QuantizeParams p) {
   for (int64_t c = lane * 8; c < p.cols; c += 256) out[c / 8] = codes8(load8(x + c), divisor);
 }
 
+// flashinfer's reciprocal_approximate_ftz: MUFU.RCP, at most 1 ulp from 1 / x (its last bit unspecified).
+__device__ __forceinline__ float rcp_approx_ftz(float x) {
+  float y;
+  asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ float e4m3_rn_satfinite(float v) {
+  return static_cast<float>(__nv_fp8_e4m3(v));  // the constructor rounds to nearest even, saturating
+}
+
+// Eight consecutive elements a thread, two threads (lanes 2j, 2j + 1) a 16-element block: the pair exchanges
+// its maxima, then each thread writes its eight values code * SF. Every lane reaches the shuffle.
+__global__ void nvfp4_quantize_kernel(const Nvfp4QuantizeParams p) {
+  const int64_t groups = p.cols / 8, n = p.rows * groups;
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  const bool valid = i < n;
+  const int64_t row = i / groups, col = (i % groups) * 8;
+  Bf16x8 x{};
+  if (valid) x = load8(static_cast<const bf16*>(p.x) + row * p.ld_x + col);
+  // max |x| in fp32 (exact: bf16 values), NaN ignored; then the block's, from the partner lane.
+  float amax = max_abs8(x);
+  amax = fmaxf(amax, __shfl_xor_sync(0xffffffff, amax, 1));
+  if (!valid) return;
+  // flashinfer's order of operations: SF = e4m3(g * (amax * rcp(6))), scale = rcp(SF * rcp(g)).
+  const float sf = e4m3_rn_satfinite(p.global_scale * (amax * rcp_approx_ftz(6.0f)));
+  const float scale = amax != 0.0f && sf != 0.0f ? rcp_approx_ftz(sf * rcp_approx_ftz(p.global_scale)) : 0.0f;
+  Bf16x8 out;
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    const float y = __bfloat162float(x.v[k]) * scale;
+    out.v[k] = __float2bfloat16_rn(isnan(y) ? y : quant::e2m1_round(y) * sf);  // exact in bf16
+  }
+  *reinterpret_cast<uint4*>(static_cast<bf16*>(p.out) + row * p.ld_out + col) =
+      *reinterpret_cast<const uint4*>(&out);
+}
+
+__global__ void reciprocals_kernel(const float* x, float* out, int64_t n) {
+  const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (i < n) out[i] = rcp_approx_ftz(x[i]);
+}
+
 unsigned grid_for(int64_t work) {
   const int64_t blocks = (work + kThreads - 1) / kThreads;
   return static_cast<unsigned>(blocks < 132 * 16 ? blocks : 132 * 16);  // a few waves, grid-stride beyond
@@ -103,6 +148,26 @@ void fp8_quantize(const Fp8QuantizeParams& p, cudaStream_t stream) {
     FW_CHECK(p.amax != nullptr, "fp8_quantize: a per-tensor scale needs the tensor's amax");
     quantize_tensor_kernel<<<grid_for(p.rows * p.cols / 8), kThreads, 0, stream>>>(p);
   }
+  FW_CUDA_CHECK_LAUNCH();
+}
+
+void nvfp4_quantize(const Nvfp4QuantizeParams& p, cudaStream_t stream) {
+  FW_CHECK(p.rows > 0 && p.cols > 0 && p.cols % 16 == 0 && p.ld_x % 8 == 0 && p.ld_out % 8 == 0 &&
+               p.ld_x >= p.cols && p.ld_out >= p.cols && p.x && p.out,
+           "nvfp4_quantize: cols must be % 16, ld % 8, buffers set");
+  FW_CHECK(p.global_scale > 0.0f && std::isfinite(p.global_scale),
+           "nvfp4_quantize: the global scale must be > 0");
+  const int64_t threads = p.rows * (p.cols / 8);
+  const int64_t blocks = (threads + kThreads - 1) / kThreads;
+  FW_CHECK(blocks < (int64_t(1) << 31), "nvfp4_quantize: too many rows");
+  nvfp4_quantize_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(p);
+  FW_CUDA_CHECK_LAUNCH();
+}
+
+void nvfp4_reciprocals(const float* x, float* out, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  reciprocals_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(x, out,
+                                                                                                    n);
   FW_CUDA_CHECK_LAUNCH();
 }
 

@@ -8,7 +8,8 @@
 // In an FP8 linear mode the inputs of the blocks' linears are quantized on the device as they are made: the
 // norm kernels and the attention epilogue fold each activation's amax in as they write it, a quantizing pass
 // turns it into e4m3 codes, and the FP8 GEMM reads those (the FFN's GELU output gets an amax pass of its own,
-// since cuBLASLt makes it).
+// since cuBLASLt makes it). In nvfp4 the same inputs each get one fake-quantizing pass (bf16 code * SF per 16
+// elements, no statistic to gather) before a bf16 GEMM whose alpha carries the weight's global scale.
 //
 // With --attention sage8 the self-attention runs SageAttention2's 8-bit kernel (ops/cuda/attention.h): the
 // q-norm/RoPE kernel writes INT8 Q, the k-norm/RoPE kernel bf16 K and its channel sums, then K and V are
