@@ -143,13 +143,25 @@ def copy_file(src, dst):
 # FP8 fake quantization
 # ---------------------------------------------------------------------------------------------------------------
 
+def e4m3(x):
+    """The float32 value of x's float8_e4m3fn cast (round to nearest even; callers clamp to +-448 first).
+    PyTorch 2.1+ casts natively; an older PyTorch (Debian's 1.13) gets the same rounding in float32 arithmetic:
+    a step of 2^(exponent - 3), and 2^-9 below the smallest normal 2^-6. check_e4m3_cast checks whichever runs."""
+    if hasattr(torch, "float8_e4m3fn"):
+        return x.to(torch.float8_e4m3fn).to(torch.float32)
+    x = x.to(torch.float32)
+    _, e = torch.frexp(x)  # x = m * 2^e with 0.5 <= |m| < 1: x's exponent is e - 1
+    step = torch.ldexp(torch.ones_like(x), torch.clamp(e - 4, min=-9))
+    return torch.round(x / step) * step
+
+
 def check_e4m3_cast():
     """A few float32 -> float8_e4m3fn casts with known round-to-nearest-even results."""
     vals = torch.tensor([1.0625, 1.1875, 448.0, 2.0 ** -9, 2.0 ** -10, 0.0, -1.0625, 232.0, 248.0, 3.0 * 2.0 ** -10],
                         dtype=torch.float32)
     want = torch.tensor([1.0, 1.25, 448.0, 2.0 ** -9, 0.0, 0.0, -1.0, 224.0, 256.0, 2.0 ** -8],
                         dtype=torch.float32)
-    got = vals.to(torch.float8_e4m3fn).to(torch.float32)
+    got = e4m3(vals)
     if not torch.equal(got, want):
         fail("float8_e4m3fn casts are not round-to-nearest-even as expected: %s -> %s (want %s)"
              % (vals.tolist(), got.tolist(), want.tolist()))
@@ -167,8 +179,8 @@ def quantize_weight(w_bf16, mode):
     s_w = (amax / FP8_MAX).clamp(min=FP8_MIN_SCALE)
     q = w_bf16 / s_w.to(torch.bfloat16)                                # bf16 division (rounded to bf16)
     assert q.dtype == torch.bfloat16
-    w8 = q.clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
-    wd = w8.to(torch.float32) * s_w
+    w8 = e4m3(q.clamp(-FP8_MAX, FP8_MAX))
+    wd = w8 * s_w
     assert wd.dtype == torch.float32 and wd.shape == w_bf16.shape
     assert torch.isfinite(wd).all()
     return wd, w8
@@ -185,8 +197,8 @@ def fake_quant_act(x2, mode):
         raise ValueError(mode)
     s_x = (amax / FP8_MAX).clamp(min=FP8_MIN_SCALE)
     q = x2 / s_x.to(torch.bfloat16).to(torch.float32)                  # float32 quotient, bf16-rounded divisor
-    x8 = q.clamp(-FP8_MAX, FP8_MAX).to(torch.float8_e4m3fn)
-    xd = x8.to(torch.float32) * s_x
+    x8 = e4m3(q.clamp(-FP8_MAX, FP8_MAX))
+    xd = x8 * s_x
     assert xd.shape == x2.shape and torch.isfinite(xd).all()
     return xd
 
@@ -216,7 +228,7 @@ def sage8_attention(q, k, v, sm):
     qi, qs = sage_int8(q, lambda r: (r // 16) * 8 + r % 8)
     ki, ks = sage_int8(k, lambda r: (r // 128) * 4 + (r % 8) // 2)
     vs = v.abs().amax(dim=0, keepdim=True) / 448.0
-    vq = (v / vs).to(torch.float8_e4m3fn).to(torch.float32)
+    vq = e4m3(v / vs)
     c = sm * 1.4426950408889634
     m = torch.full((q.shape[0], 1), -5e6)
     l = torch.zeros(q.shape[0], 1)
@@ -228,7 +240,7 @@ def sage8_attention(q, k, v, sm):
         a = torch.exp2(m - mn)
         P = torch.exp2(S - mn)
         l = l * a + P.sum(-1, keepdim=True)
-        acc = acc * a + P.to(torch.float8_e4m3fn).to(torch.float32) @ vq[s:e]
+        acc = acc * a + e4m3(P) @ vq[s:e]
         m = mn
     return acc / l * vs
 

@@ -25,6 +25,27 @@ TEST(WanDitGolden, EveryIntermediateMatchesDiffusers) {
     EXPECT_TRUE(checked.count(name)) << name << " was not compared";
 }
 
+// The cases computed in a precision mode by an independent PyTorch reference
+// (scripts/golden/make_mode_cases.py): the CPU runs each in the modes its case.json names and meets the
+// case's own tolerance.
+TEST(WanDitGolden, ModeCasesVerifyInTheirModes) {
+  const std::pair<const char*, quant::ModelOptions> cases[] = {
+      {"wan_dit_tiny_fp8", {quant::LinearMode::fp8, quant::AttentionMode::bf16}},
+      {"wan_dit_tiny_fp8_row", {quant::LinearMode::fp8_row, quant::AttentionMode::bf16}},
+      {"wan_dit_tiny_sage8", {quant::LinearMode::bf16, quant::AttentionMode::sage8}},
+      {"wan_dit_tiny_fp8_sage8", {quant::LinearMode::fp8, quant::AttentionMode::sage8}}};
+  for (const auto& [name, modes] : cases) {
+    SCOPED_TRACE(name);
+    ASSERT_OK_AND_ASSIGN(auto gc, GoldenCase::load(test::golden_case(name)));
+    EXPECT_EQ(gc.modes, modes);
+    ASSERT_TRUE(gc.tolerance.has_value());
+    ASSERT_OK_AND_ASSIGN(auto verifier, find_verifier(gc.component));
+    ASSERT_OK_AND_ASSIGN(VerifyReport report, verifier(gc, VerifyOptions{}));
+    EXPECT_TRUE(report.passed()) << report.first_failure();
+    EXPECT_GE(report.checks().size(), 3u);  // block_0_out, block_1_out, sample
+  }
+}
+
 // wan_dit_tiny in `modes`: the model, and its output's rel L2 against the exact output (printed).
 struct ModeRun {
   WanTransformer3DModel model;
