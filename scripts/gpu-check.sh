@@ -54,7 +54,7 @@ if want bench; then
   echo "== kernel benchmarks"
   timeout 300 "$bin/kernel_bench" >"$out/kernel_bench.log" 2>&1 || status=1
   sed -n '/^kernel/,$p' "$out/kernel_bench.log"
-  for modes in bf16:bf16 fp8:bf16 fp8:sage8 nvfp4:bf16 nvfp4:sage8; do
+  for modes in ${FASTWAN_BENCH_MODES:-bf16:bf16 fp8:bf16 fp8:sage8 nvfp4:bf16 nvfp4:sage8}; do
     linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
     echo "== fastwan bench --linear $linear --attention $attention (synthetic real-size weights)"
     timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \
