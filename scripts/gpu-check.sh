@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # GPU checks on a machine with an NVIDIA Hopper GPU, then one short table.
-#   scripts/gpu-check.sh [tests] [bench] [e2e]     (default: all three)
+#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve]     (default: all four)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
 #            the block GEMMs in every linear mode with their error vs the CPU, the glue kernels) and
 #            `fastwan bench` (stage times, synthetic weights) in bf16, with FP8 linears, with FP8 linears and
 #            8-bit attention, and with NVFP4 linears (emulated on bf16 tensor cores) with bf16 and 8-bit attention
-#     e2e    `fastwan synth --preset wan2.1-1.3b`, then `fastwan generate --device cuda` at 81 x 480 x 832 with
-#            TAEHV and with the Wan VAE (bf16), and as FastWan-QAD-FP8 (its defaults: FP8 linears, 8-bit attention,
-#            TAEHV); the
-#            files are read back with an independent reader (OpenCV/FFmpeg); `fastwan bench --e2e` times the same
-#            path three times (min and median of every stage, the total with and without loading)
+#     e2e    `fastwan generate --device cuda` at 81 x 480 x 832 with TAEHV and with the Wan VAE (bf16), and as
+#            FastWan-QAD-FP8 (its defaults: FP8 linears, 8-bit attention, TAEHV); the files are read back with an
+#            independent reader (OpenCV/FFmpeg, else ffprobe); `fastwan bench --e2e` times the same path three
+#            times (min and median of every stage, the total with and without loading)
+#     serve  `fastwan serve` as FastWan-QAD-FP8 (its defaults) on a free port: once /health says it is ready, a
+#            warm-up request, then three `POST /v1/videos/sync` for 81 x 480 x 832, each timed by curl (connect to
+#            the MP4's last byte) and its MP4 read back; before it, three runs of `fastwan generate` with the same
+#            settings writing the same MP4 (their time without loading); both as min and median, and the
+#            difference against issue 15's bound (the server within 0.1 s of generate). Needs the MP4 module.
+#  e2e and serve share a real-size folder, FASTWAN_E2E_DIR (default /tmp/fastwan-wan13b), synthesized when absent
+#  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and FastWan-QAD-FP8-1.3B beside it (links to
+#  its files, that checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
+#  FASTWAN_SERVE_FRAMES (81) and FASTWAN_SERVE_RUNS (3) let it run on the CPU with a tiny model:
+#    FASTWAN_E2E_DIR=/tmp/fw-tiny/wan FASTWAN_SYNTH_PRESET=tiny FASTWAN_SERVE_DEVICE=cpu FASTWAN_SERVE_SIZE=64x48 \
+#      FASTWAN_SERVE_FRAMES=9 FASTWAN_BIN_DIR=build/bin scripts/gpu-check.sh serve
 # Binaries: .gpu/bin + .gpu/lib (made here by scripts/gpu-bundle.sh and carried), else build/bin (built if
 # absent). Logs go to $OUT (default ./gpu-check-out).
 set -uo pipefail
@@ -22,7 +32,7 @@ export LD_LIBRARY_PATH="$PWD/$bin/../lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
 sections=("$@")
-[[ ${#sections[@]} -eq 0 ]] && sections=(tests bench e2e)
+[[ ${#sections[@]} -eq 0 ]] && sections=(tests bench e2e serve)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 
 if [[ ! -x "$bin/gpu_tests" ]]; then
@@ -63,29 +73,30 @@ if want bench; then
   done
 fi
 
-if want e2e; then
-  model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
-  echo "== e2e: synth real-size folder at $model"
-  [[ -f "$model/model_index.json" ]] || "$bin/fastwan" synth --preset wan2.1-1.3b --out "$model" --force >"$out/synth.log" 2>&1 || status=1
-  # The same weights under a FastWan-QAD-FP8 name: generate picks that checkpoint's defaults (FP8 linears).
-  fp8_model=$(dirname "$model")/FastWan-QAD-FP8-1.3B
-  ln -sfn "$model" "$fp8_model"
-  for run in taehv wan-vae fp8-taehv; do
-    dec=${run#fp8-}
-    what=(--model "$model" --family fastwan-qad)
-    [[ $run == fp8-* ]] && what=(--model "$fp8_model")
-    echo "== e2e: fastwan generate --device cuda ${what[*]} --decoder $dec"
-    # Device memory in use, sampled every 50 ms while generate runs (all allocations, the CUDA context included).
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 50 >"$out/mem_$run.log" 2>/dev/null &
-    sampler=$!
-    "$bin/fastwan" generate -p "A curious raccoon peers through a vibrant field of yellow sunflowers." \
-      "${what[@]}" --decoder "$dec" --device cuda -o "$out/e2e_$run.y4m" -v \
-      >"$out/generate_$run.log" 2>&1 || status=1
-    kill $sampler 2>/dev/null
-    peak=$(sort -n "$out/mem_$run.log" | tail -1)
-    grep -E "^time|wrote|error|modes:" "$out/generate_$run.log"
-    echo "peak device memory during generate $run: ${peak} MiB" | tee -a "$out/readback.txt"
-    python3 - "$out/e2e_$run.y4m" <<'PY' | tee -a "$out/readback.txt"
+# The real-size folder of e2e and serve (a Wan2.1 model card), synthesized when absent and kept between runs, and
+# the same weights as FastWan-QAD-FP8-1.3B: a folder of links to its files with a model card that names that
+# checkpoint, so generate and serve take its defaults (FP8 linears, 8-bit attention, DMD, TAEHV). The model card
+# is the strongest evidence of the family: a link to the whole folder, with the Wan2.1 card, gets Wan2.1's.
+model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
+prompt="A curious raccoon peers through a vibrant field of yellow sunflowers."
+fp8_model=$(dirname "$model")/FastWan-QAD-FP8-1.3B
+prepare_model() {
+  if [[ ! -f "$model/model_index.json" ]]; then
+    echo "== synth ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b} folder at $model"
+    timeout 900 "$bin/fastwan" synth --preset "${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}" --out "$model" --force \
+      >"$out/synth.log" 2>&1 || { status=1; tail -5 "$out/synth.log"; }
+  fi
+  [[ -L "$fp8_model" ]] && rm "$fp8_model"  # the link earlier versions of this script made
+  mkdir -p "$fp8_model"
+  for f in "$model"/*; do [[ ${f##*/} == README.md ]] || ln -sfn "$f" "$fp8_model/"; done
+  printf -- '---\nbase_model: Wan-AI/Wan2.1-T2V-1.3B-Diffusers\n---\n# FastWan-QAD-FP8-1.3B (synthetic)\n\n%s\n' \
+    "The weights of $model under this checkpoint's name (scripts/gpu-check.sh)." >"$fp8_model/README.md"
+}
+
+# Reads a video back with a reader independent of ours: OpenCV (FFmpeg inside), else ffprobe.
+readback() {
+  [[ -f "$1" ]] || { echo "read back ${1##*/}: no such file"; return 1; }
+  python3 - "$1" 2>/dev/null <<'PY' && return
 import sys, cv2
 cap = cv2.VideoCapture(sys.argv[1])
 n = 0
@@ -95,6 +106,64 @@ while True:
     n += 1; h, w = frame.shape[:2]
 print(f"read back {sys.argv[1].split('/')[-1]} with OpenCV/FFmpeg: {n} frames, {w}x{h}, fps {cap.get(cv2.CAP_PROP_FPS):g}")
 PY
+  command -v ffprobe >/dev/null || { echo "read back ${1##*/}: neither OpenCV nor ffprobe is here"; return 1; }
+  local k v n=0 w=0 h=0 fps=0
+  while IFS='=' read -r k v; do
+    case $k in nb_read_frames) n=$v ;; width) w=$v ;; height) h=$v ;; r_frame_rate) fps=$v ;; esac
+  done < <(ffprobe -v error -count_frames -select_streams v:0 \
+             -show_entries stream=nb_read_frames,width,height,r_frame_rate -of default=nw=1 "$1" 2>&1)
+  echo "read back ${1##*/} with ffprobe: $n frames, ${w}x$h, fps ${fps%/1}"
+}
+
+# fetch OUT URL [JSON_FILE]: a GET, or a POST of the JSON file; the answer's body goes to OUT. Prints "STATUS
+# SECONDS VIDEO_ID" (curl's time_total: from connecting to the last byte; VIDEO_ID from X-Video-Id, or -). Where
+# curl is missing, Python's urllib does the same.
+fetch() {
+  if command -v curl >/dev/null; then
+    local data=() answer
+    [[ $# -ge 3 ]] && data=(-H 'Content-Type: application/json' --data-binary "@$3")
+    answer=$(curl -s --max-time "${FASTWAN_SERVE_REQUEST_TIMEOUT:-600}" -o "$1" -D "$1.headers" "${data[@]}" \
+      -w '%{http_code} %{time_total}' "$2")
+    echo "$answer $({ tr -d '\r' <"$1.headers"; } 2>/dev/null | sed -n 's/^x-video-id: *//Ip' | grep . || echo -)"
+    rm -f "$1.headers"
+    return
+  fi
+  python3 - "$@" <<'PY'
+import sys, time, urllib.request, urllib.error
+out, url = sys.argv[1:3]
+body = open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else None
+request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+t0 = time.perf_counter()
+try:
+    with urllib.request.urlopen(request, timeout=600) as r: status, data, vid = r.status, r.read(), r.headers.get("X-Video-Id")
+except urllib.error.HTTPError as e: status, data, vid = e.code, e.read(), None
+except OSError: status, data, vid = 0, b"", None
+seconds = time.perf_counter() - t0
+open(out, "wb").write(data)
+print(status, f"{seconds:.6f}", vid or "-")
+PY
+}
+
+# The numbers on stdin: "MIN MEDIAN".
+min_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[1], NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if want e2e; then
+  prepare_model
+  for run in taehv wan-vae fp8-taehv; do
+    dec=${run#fp8-}
+    what=(--model "$model" --family fastwan-qad)
+    [[ $run == fp8-* ]] && what=(--model "$fp8_model")
+    echo "== e2e: fastwan generate --device cuda ${what[*]} --decoder $dec"
+    # Device memory in use, sampled every 50 ms while generate runs (all allocations, the CUDA context included).
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 50 >"$out/mem_$run.log" 2>/dev/null &
+    sampler=$!
+    timeout 300 "$bin/fastwan" generate -p "$prompt" "${what[@]}" --decoder "$dec" --device cuda -o "$out/e2e_$run.y4m" -v \
+      >"$out/generate_$run.log" 2>&1 || status=1
+    kill $sampler 2>/dev/null
+    peak=$(sort -n "$out/mem_$run.log" | tail -1)
+    grep -E "^time|wrote|error|modes:" "$out/generate_$run.log"
+    echo "peak device memory during generate $run: ${peak} MiB" | tee -a "$out/readback.txt"
+    readback "$out/e2e_$run.y4m" | tee -a "$out/readback.txt"
     summary+=("generate $run: $(grep -E '^time' "$out/generate_$run.log" | head -1)")
   done
   rm -f "$out"/e2e_*.y4m  # too large to bring back
@@ -103,10 +172,105 @@ PY
     what=(--model "$model" --family fastwan-qad --linear bf16)
     [[ $run == fp8 ]] && what=(--model "$fp8_model")
     echo "== e2e: fastwan bench --e2e ${what[*]} --runs 3"
-    "$bin/fastwan" bench --e2e "${what[@]}" --device cuda --runs 3 >"$out/e2e_bench_$run.log" 2>&1 || status=1
+    timeout 300 "$bin/fastwan" bench --e2e "${what[@]}" --device cuda --runs 3 >"$out/e2e_bench_$run.log" 2>&1 ||
+      status=1
     cat "$out/e2e_bench_$run.log"
     summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
   done
+fi
+
+# The server answers MP4 only: without the MP4 module (libfastwan_mp4.so and libav beside the binary) every job
+# would fail, so the section says why and stops.
+mp4=$(want serve && timeout 30 "$bin/fastwan" --version 2>&1 | sed -n 's/^MP4 output: //p')
+if want serve && [[ $mp4 != "libfastwan_mp4.so loaded" ]]; then
+  echo "== serve: not run: the server writes MP4, and here ${mp4:-fastwan --version did not answer}"
+  status=1
+  summary+=("serve: not run, no MP4 output here (fastwan --version)")
+elif want serve; then
+  prepare_model
+  dev=${FASTWAN_SERVE_DEVICE:-cuda} size=${FASTWAN_SERVE_SIZE:-832x480} frames=${FASTWAN_SERVE_FRAMES:-81}
+  runs=${FASTWAN_SERVE_RUNS:-3} seed=1024
+  width=${size%x*} height=${size#*x}
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/fastwan-serve.XXXXXX") server='' server_rc=''
+  # Stops the server (SIGTERM; timeout passes it on, and a KILL 20 s later if it is still there) and removes the
+  # scratch folder: at the end of the section, or when this script stops early.
+  serve_cleanup() {
+    [[ -n $server ]] && { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; server_rc=$? server=; }
+    rm -rf "$scratch"
+    trap - EXIT
+  }
+  trap serve_cleanup EXIT
+  trap 'exit 130' INT TERM
+  : >"$out/serve_times.txt"
+  : >"$out/serve_generate_times.txt"
+  # generate first, alone on the device: the same settings and the same kind of file (MP4), a fresh process each
+  # run; its time without loading (total minus the "... load" stages) is what the server must match.
+  echo "== serve: fastwan generate --device $dev --model $fp8_model ${width}x$height, $frames frames, x$runs"
+  for ((i = 1; i <= runs; i++)); do
+    timeout 300 "$bin/fastwan" generate -p "$prompt" --model "$fp8_model" --device "$dev" -W "$width" -H "$height" \
+      --frames "$frames" -s $seed -o "$scratch/generate_$i.mp4" --json "$out/serve_generate_$i.json" \
+      >"$out/serve_generate_$i.log" 2>&1 || status=1
+    grep -E "^time|error" "$out/serve_generate_$i.log"
+    python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
+print("%.6f" % (j["total_seconds"] - sum(s["seconds"] for s in j["stages"] if s["name"].endswith(" load"))))' \
+      "$out/serve_generate_$i.json" >>"$out/serve_generate_times.txt" 2>/dev/null
+  done
+  grep -m1 -E "^modes:" "$out/serve_generate_1.log"
+  readback "$scratch/generate_1.mp4" | tee -a "$out/readback.txt"
+
+  echo "== serve: fastwan serve --device $dev --model $fp8_model, then $runs POST /v1/videos/sync"
+  started=$SECONDS
+  timeout -k 20 "${FASTWAN_SERVE_TIMEOUT:-900}" "$bin/fastwan" serve --model "$fp8_model" --device "$dev" --port 0 \
+    --output-dir "$scratch/videos" >"$out/serve.log" 2>&1 &
+  server=$!
+  # The first line names the port (--port 0: a free one); /health answers 200 once the models are loaded.
+  url='' ready=''
+  deadline=$((SECONDS + ${FASTWAN_SERVE_LOAD_TIMEOUT:-300}))
+  while ((SECONDS < deadline)) && kill -0 "$server" 2>/dev/null; do
+    [[ -z $url ]] && url=$(sed -n 's|^fastwan serve: .* on \(http://[^ ]*\) .*|\1|p' "$out/serve.log" | head -1)
+    if [[ -n $url && $(fetch "$scratch/health.json" "$url/health") == 200* ]]; then ready=1; break; fi
+    sleep 0.2
+  done
+  echo "$(head -1 "$out/serve.log"); $([[ -n $ready ]] && echo "ready $((SECONDS - started)) s after the start" || echo "not ready")"
+  if [[ -z $ready ]]; then
+    status=1
+    tail -5 "$out/serve.log"
+    summary+=("serve: the server did not get ready (serve.log)")
+  else
+    body="{\"prompt\": \"$prompt\", \"size\": \"$size\", \"num_frames\": $frames, \"seed\": $seed}"
+    echo "$body" >"$scratch/body.json"
+    echo "request: $body"
+    for ((i = 0; i <= runs; i++)); do
+      request=request && ((i == 0)) && request=warm-up
+      read -r code seconds id < <(fetch "$scratch/sync.mp4" "$url/v1/videos/sync" "$scratch/body.json")
+      # The job's own stage times and settings (no "... load" stage should be in them: the models stay loaded).
+      fetch "$scratch/job.json" "$url/v1/videos/$id" >/dev/null
+      job=$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); t = j["timings"]
+print("stages %.3f s (%s), modes %s" % (t["total"], ", ".join("%s %.3f" % kv for kv in t.items() if kv[0] != "total"),
+      j["settings"]["modes"]))' "$scratch/job.json" 2>/dev/null)
+      echo "$request $i: HTTP $code in $seconds s, $id: ${job:-no job record}"
+      [[ $code == 200 ]] || { status=1; head -c 300 "$scratch/sync.mp4"; echo; continue; }
+      ((i > 0)) && echo "$seconds" >>"$out/serve_times.txt"
+    done
+    readback "$scratch/sync.mp4" | sed 's/sync.mp4/the last sync answer/' | tee -a "$out/readback.txt"
+  fi
+  serve_cleanup
+  trap - INT TERM
+  echo "server stopped (exit status $server_rc)"
+  read -r serve_min serve_median < <(min_median <"$out/serve_times.txt")
+  read -r gen_min gen_median < <(min_median <"$out/serve_generate_times.txt")
+  if [[ -n ${serve_min:-} && -n ${gen_min:-} ]]; then
+    difference=$(awk -v a="$serve_min" -v b="$gen_min" -v c="$serve_median" -v d="$gen_median" 'BEGIN {
+      printf "min %+.3f s, median %+.3f s: %s the 0.1 s bound (medians)", a - b, c - d, c - d <= 0.1 ? "within" : "OVER" }')
+    lines=("serve /v1/videos/sync ($dev, $size, $frames frames): min $serve_min s, median $serve_median s ($(wc -l <"$out/serve_times.txt") requests after a warm-up)"
+      "generate to MP4 without loading (same settings): min $gen_min s, median $gen_median s ($(wc -l <"$out/serve_generate_times.txt") runs)"
+      "serve - generate: $difference")
+    printf '%s\n' "${lines[@]}"
+    summary+=("${lines[@]}")
+  else
+    status=1
+    summary+=("serve: no timings (serve.log, serve_generate_*.log)")
+  fi
 fi
 
 echo
