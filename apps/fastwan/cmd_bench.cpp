@@ -94,8 +94,6 @@ Command add_bench(CLI::App& app) {
             auto attention = quant::parse_attention_mode(e2e->generate.attention.value_or("bf16"));
             if (!attention) return fail(attention.error().message());
             options->modes.attention = *attention;
-            if (const std::string missing = quant::gpu_missing_mode(options->modes); !missing.empty())
-              return fail("bench: " + missing + " has no GPU kernel in this build");
             options->runs = *runs;
             auto report = run_bench(*options);
             if (!report) return fail(report.error().message());

@@ -49,11 +49,6 @@ std::string_view attention_mode_values() {
   return "bf16, sage8 or fp4";
 }
 
-std::string gpu_missing_mode(const ModelOptions& options) {
-  if (options.attention == AttentionMode::fp4) return "--attention fp4";
-  return "";
-}
-
 std::string ModelOptions::describe() const {
   return "linear " + std::string(linear_mode_name(linear)) + ", attention " +
          std::string(attention_mode_name(attention));

@@ -17,8 +17,8 @@
 //                      quant/sage.h on the CPU, ops/cuda/attention.h on the GPU): how FastWan-QAD-FP8 and
 //                      -1.3B-SA2 were trained. Cross-attention stays bf16, as in the reference
 //             fp4      Attn-QAT's FP4 attention as the sm_120 inference kernel computes it (NVFP4 Q, K, V and
-//                      single-level P; quant/fp4_attention.h): how FastWan-QAD-1.3B was trained. CPU only so
-//                      far: a GPU run refuses it naming the mode and the GPU
+//                      single-level P; quant/fp4_attention.h): how FastWan-QAD-1.3B was trained. The GPU
+//                      emulates it exactly on bf16 tensor cores (ops/cuda/attention.h)
 #pragma once
 
 #include <string>
@@ -47,11 +47,5 @@ struct ModelOptions {
   std::string describe() const;  // "linear fp8, attention bf16"
   bool operator==(const ModelOptions&) const = default;
 };
-
-// The first mode of `options` that this build's GPU DiT has no kernel for, as its flag and value ("--attention
-// fp4": every linear mode and sage8 run on the GPU); empty when the GPU runs them all (the CPU runs every
-// mode). The CUDA backend and the GPU verifier refuse it naming it and the GPU; the default modes fall back
-// from it.
-std::string gpu_missing_mode(const ModelOptions& options);
 
 }  // namespace fastwan::quant

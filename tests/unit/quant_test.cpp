@@ -145,15 +145,5 @@ TEST(Modes, ParseAndNameEveryModeAndRejectOthersInOneLine) {
             "linear fp8, attention bf16");
 }
 
-TEST(Modes, TheGpuRunsEveryLinearModeAndLacksFp4AttentionSoFar) {
-  using quant::AttentionMode, quant::LinearMode;
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::fp8_row, AttentionMode::bf16}), "");
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::nvfp4, AttentionMode::bf16}), "");
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::nvfp4, AttentionMode::sage8}), "");
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::nvfp4, AttentionMode::fp4}), "--attention fp4");
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::fp8, AttentionMode::sage8}), "");
-  EXPECT_EQ(quant::gpu_missing_mode({LinearMode::bf16, AttentionMode::fp4}), "--attention fp4");
-}
-
 }  // namespace
 }  // namespace fastwan

@@ -7,6 +7,11 @@
 //          per-thread-group scales, FP8 e4m3 V with per-channel scales, P to e4m3 with the static 2^8.807
 //          range offset, row sums from the fp32 P, P.V accumulated per 128-key block and promoted to fp32.
 //          The operands come from the quantizing pre-processing (ops/cuda/sage_quant.h).
+//   fp4    Attn-QAT's FP4 attention (quant/fp4_attention.h is the CPU oracle), emulated exactly on bf16
+//   tensor
+//          cores: Q, K (per 16 channels) and V (per 16 tokens) arrive as NVFP4 values in bf16 (the q/k-norm
+//          kernel and the V transpose quantize them, norm.h); the key blocks are visited last to first and P
+//          is quantized per 16 keys relative to the running row max; row sums from the unquantized P.
 //
 // Operand layouts (written by the qk-norm/RoPE kernels and the V transposes, see norm.h, sage_quant.h):
 //   q:   [heads][seq_q][128]                     bf16 or int8
@@ -24,7 +29,7 @@
 
 namespace fastwan::cuda {
 
-enum class AttentionOperands { bf16, sage8 };
+enum class AttentionOperands { bf16, sage8, fp4 };
 
 struct AttentionParams {
   const void* q = nullptr;

@@ -2,6 +2,7 @@
 
 #include "cuda/check.h"
 #include "ops/cuda/amax.cuh"
+#include "ops/cuda/fp4_attention.cuh"
 #include "ops/cuda/norm.h"
 
 namespace fastwan::cuda {
@@ -250,10 +251,16 @@ __global__ void __launch_bounds__(kQkRows * 32) qk_norm_rope_kernel(const QkNorm
     for (int c0 = 0; c0 < dim; c0 += 256) {
       const int c = c0 + lane * 8;
       Vec8 n{};
-      if (valid && c < dim) {
-        n = qk.values(c);
-        store8(static_cast<bf16*>(p.dst) + dst_offset(c), n);
+      if (valid && c < dim) n = qk.values(c);
+      if (p.fp4) {  // a 16-channel block is a lane pair; every lane reaches the shuffle
+        float a = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 8; ++i) a = fmaxf(a, fabsf(n.v[i]));
+        const Fp4Block block(fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1)));
+#pragma unroll
+        for (int i = 0; i < 8; ++i) n.v[i] = block.rounded(n.v[i]);
       }
+      if (valid && c < dim) store8(static_cast<bf16*>(p.dst) + dst_offset(c), n);
       if constexpr (kPartials) {
 #pragma unroll
         for (int i = 0; i < 8; ++i) slice[warp][lane * 8 + i] = n.v[i];
@@ -286,7 +293,15 @@ __global__ void transpose_heads_kernel(const TransposeHeadsParams p) {
   for (int i = threadIdx.y; i < 64; i += blockDim.y) {
     const int d = c0 % 128 + i;
     const int64_t r = r0 + threadIdx.x;
-    if (r < p.rows) dst[(static_cast<int64_t>(head) * 128 + d) * p.dst_stride + r] = tile[threadIdx.x][i];
+    bf16 v = tile[threadIdx.x][i];
+    if (p.fp4) {  // 16 consecutive tokens = 16 lanes of a half warp (rows past the end hold 0)
+      const float x = __bfloat162float(v);
+      float a = fabsf(x);
+#pragma unroll
+      for (int o = 8; o > 0; o >>= 1) a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, o));
+      v = __float2bfloat16_rn(Fp4Block(a).rounded(x));
+    }
+    if (r < p.rows) dst[(static_cast<int64_t>(head) * 128 + d) * p.dst_stride + r] = v;
   }
 }
 

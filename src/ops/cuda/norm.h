@@ -46,7 +46,9 @@ void t5_rms_norm(const RowNormParams& p, bool x_is_f32, cudaStream_t stream);
 // for no RoPE (cross-attention). For --attention sage8 (sage_quant.h) the kernel also quantizes, in the same
 // pass: with int8_scale set, dst receives SageAttention2's INT8 Q codes instead of bf16 (the bf16 values
 // quantized per group of rows {r, r + 8} of each 16-row slice and head); with channel_partials set, it sums
-// every output channel over each 16-row slice (the smoothing mean of K, without another pass over K).
+// every output channel over each 16-row slice (the smoothing mean of K, without another pass over K). For
+// --attention fp4, fp4 = true writes φ of the bf16 values per 16 channels instead (Attn-QAT's NVFP4 Q and K,
+// emulated: the values code * scale, exact in bf16; ops/cuda/fp4_attention.cuh).
 struct QkNormRopeParams {
   int64_t rows = 0;
   int heads = 0;
@@ -58,12 +60,15 @@ struct QkNormRopeParams {
   const float* sin = nullptr;
   void* dst = nullptr;
   float* int8_scale = nullptr;  // [heads][sage_q_scale_count(rows)]: the Q group scales
-  float* channel_partials =
-      nullptr;  // [ceil(rows / 16)][heads * 128]: per-slice channel sums of the bf16 dst
+  // [ceil(rows / 16)][heads * 128]: per-slice channel sums of the bf16 dst
+  float* channel_partials = nullptr;
+  bool fp4 = false;  // dst: φ per 16 channels (bf16 values)
 };
 void qk_norm_rope(const QkNormRopeParams& p, cudaStream_t stream);
 
-// V [rows][heads * 128] (row stride src_stride) -> V^T [heads][128][dst_stride] for the P.V product.
+// V [rows][heads * 128] (row stride src_stride) -> V^T [heads][128][dst_stride] for the P.V product; with
+// fp4, φ of every 16 tokens of a channel (the reduction dimension of P.V; the last block's missing tokens
+// count as 0).
 struct TransposeHeadsParams {
   int64_t rows = 0;
   int heads = 0;
@@ -71,6 +76,7 @@ struct TransposeHeadsParams {
   int64_t src_stride = 0;
   void* dst = nullptr;
   int64_t dst_stride = 0;
+  bool fp4 = false;
 };
 void transpose_heads(const TransposeHeadsParams& p, cudaStream_t stream);
 

@@ -12,8 +12,6 @@ Expected<VerifyReport> verify_wan_dit_cuda(const GoldenCase& c, const VerifyOpti
   FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
   FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(c.path("config.json")));
   FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(c.dir));
-  if (const std::string missing = quant::gpu_missing_mode(c.modes); !missing.empty())
-    return Error(missing + ": " + info.name + " cannot run it yet (no GPU kernel for it in this build)");
   auto ctx = cuda::DeviceContext::create();
   FW_ASSIGN_OR_RETURN(cuda::DitWeights weights,
                       cuda::upload_dit_weights(*ctx, config, store, c.modes.linear));

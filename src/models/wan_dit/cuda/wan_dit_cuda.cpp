@@ -22,9 +22,7 @@ WanDitCuda::WanDitCuda(std::shared_ptr<DeviceContext> ctx, const WanDitConfig& c
       config_(config),
       weights_(std::move(weights)),
       attention_(attention),
-      stream_(ctx_->stream()) {
-  FW_CHECK(attention_ != quant::AttentionMode::fp4, "WanDitCuda: no GPU kernel for --attention fp4");
-}
+      stream_(ctx_->stream()) {}
 
 WanDitCuda::~WanDitCuda() {
   if (graph_exec_) cudaGraphExecDestroy(graph_exec_);
@@ -221,10 +219,13 @@ void WanDitCuda::self_attention(int layer, float* out_amax) {
     ap.q_scale = q8_scale_.data<float>();
     ap.k_scale = k8_scale_.data<float>();
     ap.v_scale = v8_scale_.data<float>();
-  } else {
+  } else {  // bf16, or fp4: the same kernels writing NVFP4 values (exact in bf16)
+    const bool fp4 = attention_ == quant::AttentionMode::fp4;
+    qk.fp4 = kk.fp4 = fp4;
     qk_norm_rope(qk, stream_);
     qk_norm_rope(kk, stream_);
-    transpose_heads({s, h, qkv + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_}, stream_);
+    transpose_heads({s, h, qkv + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_, fp4}, stream_);
+    if (fp4) ap.operands = AttentionOperands::fp4;
   }
   flash_attention(*ctx_, ap);
 }

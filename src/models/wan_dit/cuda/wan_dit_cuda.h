@@ -13,7 +13,9 @@
 //
 // With --attention sage8 the self-attention runs SageAttention2's 8-bit kernel (ops/cuda/attention.h): the
 // q-norm/RoPE kernel writes INT8 Q, the k-norm/RoPE kernel bf16 K and its channel sums, then K and V are
-// quantized (ops/cuda/sage_quant.h). Cross-attention over the text rows stays bf16, as in the reference.
+// quantized (ops/cuda/sage_quant.h). With --attention fp4 the same norm kernels and the V transpose write
+// NVFP4 values (Attn-QAT's FP4 attention, emulated on bf16 tensor cores). Cross-attention over the text rows
+// stays bf16 in both, as in the references.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -87,7 +87,12 @@ void flash_attention(DeviceContext& ctx, const AttentionParams& p) {
     case AttentionOperands::bf16:
       FW_CHECK(p.vt_stride >= p.seq_kv && p.vt_stride % 8 == 0,
                "flash_attention: bf16 vt_stride must be >= seq_kv and % 8");
-      attention::launch<attention::Bf16Mainloop>(ctx, p);
+      attention::launch<attention::Bf16Mainloop<attention::Bf16Traits>>(ctx, p);
+      return;
+    case AttentionOperands::fp4:
+      FW_CHECK(p.vt_stride >= p.seq_kv && p.vt_stride % 8 == 0,
+               "flash_attention: fp4 vt_stride must be >= seq_kv and % 8");
+      attention::launch<attention::Bf16Mainloop<attention::Fp4Traits>>(ctx, p);
       return;
     case AttentionOperands::sage8:
       FW_CHECK(p.vt_stride >= (p.seq_kv + 15) / 16 * 16 && p.vt_stride % 16 == 0,

@@ -1,16 +1,22 @@
 // The consumer math of bf16 operands: S = Q.K^T and O += P.V with bf16 wgmma, P straight from registers
-// (the S accumulator layout is the A-fragment layout of the next wgmma). Software-pipelined as FA3's
+// (the S accumulator layout is the A-fragment layout of the next wgmma). Instantiated twice: plain bf16, and
+// Attn-QAT's FP4 attention emulated (Fp4Traits: Q, K, V arrive as φ-quantized bf16 values, the key blocks are
+// visited last to first, and P is quantized per 16 keys with φ relative to the running max before the P.V
+// product; the row sums stay those of the unquantized P). Software-pipelined as FA3's
 // intra-warpgroup overlap: S_j = Q.K_j and O += P_{j-1}.V_{j-1} are issued together, and the softmax of
 // block j runs while P_{j-1}.V_{j-1} is still on the tensor cores. The two consumer warpgroups otherwise
 // interleave on their own (explicit ping-pong measured slower: docs/performance.md).
 #pragma once
 
 #include "ops/cuda/attention/epilogue.cuh"
+#include "ops/cuda/fp4_attention.cuh"
 
 namespace fastwan::cuda::attention {
 
+template <class TraitsT>
 struct Bf16Mainloop {
-  using Traits = Bf16Traits;
+  using Traits = TraitsT;
+  static constexpr bool kFp4 = Traits::kReverse;
   using Storage = SharedStorage<Traits>;
   using Ring = RingSlot<Traits::kStages>;
 
@@ -21,6 +27,24 @@ struct Bf16Mainloop {
       p[2 * c] = pack_bf16(sc[4 * c], sc[4 * c + 1]);
       p[2 * c + 1] = pack_bf16(sc[4 * c + 2], sc[4 * c + 3]);
     }
+  }
+
+  // φ (unrounded scale) on every 16 keys of each row: a row's 16 keys of a group sit in the four threads of a
+  // quad (chunks 2g and 2g + 1, two columns each), so the block amax is a quad reduction.
+  static __device__ __forceinline__ void quantize_p(float (&sc)[64]) {
+#pragma unroll
+    for (int g = 0; g < 8; ++g)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float* x[4] = {&sc[8 * g + 2 * r], &sc[8 * g + 2 * r + 1], &sc[8 * g + 4 + 2 * r],
+                       &sc[8 * g + 5 + 2 * r]};
+        float a = fmaxf(fmaxf(*x[0], *x[1]), fmaxf(*x[2], *x[3]));  // P >= 0
+        a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1));
+        a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
+        const Fp4Block block(a);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) *x[i] = block.unrounded(*x[i]);
+      }
   }
 
   static __device__ __forceinline__ void rescale(float (&o)[64], const Correction& corr) {
@@ -63,9 +87,11 @@ struct Bf16Mainloop {
     uint32_t p[32];  // P of the block whose P.V product is issued next
     float sc[64];
     auto softmax = [&](int j) {
-      const int valid = args.seq_kv - j * kBlockN;
-      return valid >= kBlockN ? sm.update<false>(sc, args.scale_log2, valid, t.col_in_chunk)
-                              : sm.update<true>(sc, args.scale_log2, valid, t.col_in_chunk);
+      const int valid = args.seq_kv - key_block<Traits>(j, n_blocks) * kBlockN;
+      const Correction corr = valid >= kBlockN ? sm.update<false>(sc, args.scale_log2, valid, t.col_in_chunk)
+                                               : sm.update<true>(sc, args.scale_log2, valid, t.col_in_chunk);
+      if constexpr (kFp4) quantize_p(sc);
+      return corr;
     };
     mbarrier_wait(&s.q_full, 0);
 

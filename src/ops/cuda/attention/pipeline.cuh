@@ -61,7 +61,7 @@ __device__ __forceinline__ void produce(SharedStorage<Traits>& s, const CUtensor
     tma_load_3d(s.q[p], tm_q, &s.q_full, p * Shape::kPartElements, q_tile * kBlockM, head);
   for (int j = 0; j < n_blocks; ++j) {
     const RingSlot<kStages> slot(j);
-    const int k0 = j * kBlockN;
+    const int k0 = key_block<Traits>(j, n_blocks) * kBlockN;
     if (j >= kStages) mbarrier_wait(&s.k_empty[slot.stage], slot.parity ^ 1);
     mbarrier_arrive_expect_tx(&s.k_full[slot.stage], Shape::kTileBytes);
 #pragma unroll

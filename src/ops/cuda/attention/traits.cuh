@@ -16,17 +16,31 @@ constexpr int kBlockN = 128;  // keys per pipeline stage
 constexpr int kThreads = 3 * 128;
 constexpr int kPartBytes = 128 * 128;  // one [128 rows][128 bytes] swizzled part of a tile
 
+// kReverse: key blocks are visited last to first (FA3's order, which Attn-QAT's single-level P depends on:
+// each block's P is quantized relative to the running max at that point).
 struct Bf16Traits {
-  static constexpr AttentionOperands kOperands = AttentionOperands::bf16;
   static constexpr int kElementBytes = 2;
   static constexpr int kStages = 2;  // 2 x (32 KB K + 32 KB V) + 32 KB Q
+  static constexpr bool kReverse = false;
+};
+
+struct Fp4Traits {  // NVFP4 values emulated in bf16 operands
+  static constexpr int kElementBytes = 2;
+  static constexpr int kStages = 2;
+  static constexpr bool kReverse = true;
 };
 
 struct Sage8Traits {
-  static constexpr AttentionOperands kOperands = AttentionOperands::sage8;
   static constexpr int kElementBytes = 1;
   static constexpr int kStages = 3;  // 3 x (16 KB K + 16 KB V) + 16 KB Q
+  static constexpr bool kReverse = false;
 };
+
+// The key block the pipeline's step j visits.
+template <class Traits>
+__device__ __forceinline__ int key_block(int j, int n_blocks) {
+  return Traits::kReverse ? n_blocks - 1 - j : j;
+}
 
 template <class Traits>
 struct TileShape {

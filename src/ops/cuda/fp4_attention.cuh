@@ -1,0 +1,29 @@
+// Attn-QAT's NVFP4 quantizer φ on the device (quant/nvfp4.h fq_nvfp4_block is the oracle), for the emulated
+// FP4 attention: the caller has the block's amax; φ(x) = e2m1(x * (1 / sf)) * sf with sf = e4m3(amax / 6), or
+// e2m1(x / s) * sf with the unrounded s = amax / 6 for P; 0 when sf underflows to 0. IEEE divisions, as the
+// host computes them, so codes match the oracle's; the value code * sf is exact in bf16.
+#pragma once
+
+#include <cuda_fp8.h>
+
+#include "quant/nvfp4_math.h"
+
+namespace fastwan::cuda {
+
+struct Fp4Block {
+  float s, sf, inv;  // amax / 6, its E4M3 value, 1 / sf
+
+  __device__ __forceinline__ explicit Fp4Block(float amax) {
+    s = amax / 6.0f;                                           // the E2M1 maximum
+    sf = static_cast<float>(__nv_fp8_e4m3(fminf(s, 448.0f)));  // round to nearest even
+    inv = sf > 0.0f ? 1.0f / sf : 0.0f;
+  }
+  __device__ __forceinline__ float rounded(float x) const {  // reciprocal_of_rounded (Q, K, V)
+    return sf > 0.0f ? quant::e2m1_round(x * inv) * sf : 0.0f;
+  }
+  __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P)
+    return sf > 0.0f ? quant::e2m1_round(x / s) * sf : 0.0f;
+  }
+};
+
+}  // namespace fastwan::cuda
