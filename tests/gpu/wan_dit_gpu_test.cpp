@@ -81,7 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
                       quant::ModelOptions{quant::LinearMode::bf16, quant::AttentionMode::sage8},
                       quant::ModelOptions{quant::LinearMode::fp8, quant::AttentionMode::sage8},
                       quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::bf16},
-                      quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::sage8}),
+                      quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::sage8},
+                      quant::ModelOptions{quant::LinearMode::bf16, quant::AttentionMode::fp4},
+                      quant::ModelOptions{quant::LinearMode::nvfp4, quant::AttentionMode::fp4}),
     [](const auto& p) {
       std::string name = std::string(quant::linear_mode_name(p.param.linear)) + "_" +
                          std::string(quant::attention_mode_name(p.param.attention));

@@ -1,4 +1,6 @@
-// --attention sage8 on the GPU against its CPU oracle (quant/sage.h):
+// The quantized attentions on the GPU against their CPU oracles. --attention fp4 (quant/fp4_attention.h): the
+// kernel on NVFP4 operands made on the host, and the φ variants of the q/k-norm kernel and the V transpose.
+// --attention sage8 (quant/sage.h):
 //   the kernel on operands quantized on the host exactly as the oracle quantizes them (sizes from 1 key to
 //   75,600, Nq != Nk, ragged last blocks with N % 128 in 65..127); the quantizing pre-processing (the INT8 Q
 //   of the q-norm/RoPE kernel, K smoothing and INT8 K, the permuted e4m3 V^T) code for code; and the whole
@@ -12,6 +14,8 @@
 #include "ops/cuda/attention.h"
 #include "ops/cuda/norm.h"
 #include "ops/cuda/sage_quant.h"
+#include "quant/fp4_attention.h"
+#include "quant/nvfp4.h"
 #include "quant/sage.h"
 
 namespace fastwan {
@@ -265,6 +269,117 @@ TEST(Sage8KernelGpuAccuracy, AsCloseToExactAsSageAttention2Is) {
       in.q, in.k, in.v, [&](const Tensor&, const Tensor&, const Tensor&, float) { return got; }, "sage8 GPU");
   EXPECT_GT(gpu.cosine, 0.9993);
   EXPECT_LT(gpu.rel_l2, 1.1 * scheme.rel_l2);
+}
+
+// φ on host rows [S, heads, 128]: per 16 channels of a token (Q, K) or per 16 tokens of a channel (V).
+Tensor fp4_values(const Tensor& x, bool along_tokens) {
+  Tensor y = x.to_f32().contiguous();
+  const int64_t s = y.dim(0), row = y.dim(1) * 128;
+  if (along_tokens) {
+    for (int64_t c = 0; c < row; ++c)
+      for (int64_t r = 0; r < s; r += 16) {
+        float* b = y.f32() + r * row + c;
+        quant::fq_nvfp4_block(b, std::min<int64_t>(16, s - r), row, b,
+                              quant::Fp4Rounding::reciprocal_of_rounded);
+      }
+  } else {
+    for (int64_t i = 0; i < y.numel(); i += 16)
+      quant::fq_nvfp4_block(y.f32() + i, 16, 1, y.f32() + i, quant::Fp4Rounding::reciprocal_of_rounded);
+  }
+  return y;
+}
+
+class Fp4KernelGpu : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+// The kernel on φ'd operands (exact in bf16) against the oracle, which quantizes the same values again (φ is
+// idempotent on them); the last key block is partial in most shapes and is the first one visited.
+TEST_P(Fp4KernelGpu, MatchesCpuOracle) {
+  FW_REQUIRE_GPU();
+  const auto [sq, sk, h] = GetParam();
+  const auto in = test::biased_attention_inputs(sq, sk, h, 51);
+  const Tensor q = fp4_values(in.q, false), k = fp4_values(in.k, false), v = fp4_values(in.v, true);
+  const int64_t vt_stride = (sk + 7) / 8 * 8;
+  Tensor vt = Tensor::zeros({h, 128, vt_stride});
+  for (int64_t hh = 0; hh < h; ++hh)
+    for (int64_t c = 0; c < 128; ++c)
+      for (int64_t r = 0; r < sk; ++r)
+        vt.f32()[(hh * 128 + c) * vt_stride + r] = v.f32()[(r * h + hh) * 128 + c];
+  Tensor qd = cuda::to_device(q.permute({1, 0, 2}).contiguous(), DType::bf16);
+  Tensor kd = cuda::to_device(k.permute({1, 0, 2}).contiguous(), DType::bf16);
+  Tensor vd = cuda::to_device(vt, DType::bf16);
+  Tensor out = test::poisoned({sq, h * 128}, DType::bf16);
+  cuda::AttentionParams p{qd.raw(), kd.raw(), vd.raw(), out.raw(), h, sq, sk, static_cast<int>(vt_stride),
+                          h * 128,  kScale};
+  p.operands = cuda::AttentionOperands::fp4;
+  cuda::flash_attention(test::context(), p);
+  const int64_t n = std::min(sq, 256);  // the oracle on the first rows (it costs sq * sk * 128 per head)
+  const Tensor ref = quant::fp4_attention(rows_of(q, 0, n), k, v, kScale).reshape({n, h * 128});
+  const Tensor got = cuda::to_host(out).to_f32();
+  EXPECT_FALSE(ops::compare(got, got).has_nan) << "unwritten or non-finite output";
+  const double err = ops::compare(rows_of(got, 0, n), ref).rel_l2;
+  std::printf("fp4 kernel sq=%d sk=%d h=%d: rel L2 vs CPU oracle %.3e (first %lld rows)\n", sq, sk, h, err,
+              static_cast<long long>(n));
+  EXPECT_LT(err, 3e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Fp4KernelGpu,
+                         ::testing::Values(std::tuple{1, 1, 1}, std::tuple{77, 77, 2},
+                                           std::tuple{128, 128, 1}, std::tuple{1000, 1000, 2},
+                                           std::tuple{300, 1100, 2}, std::tuple{200, 77, 1},
+                                           std::tuple{4000, 32760, 2}));
+
+// The φ variants of the q/k-norm kernel and of the V transpose against φ of the plain kernels' bf16 output.
+TEST(Fp4PreprocessingGpu, NormAndTransposeWriteTheOraclesValues) {
+  FW_REQUIRE_GPU();
+  const int64_t s = 1000, h = 3, d = h * 128;
+  cuda::install_device_allocator();
+  Tensor qkv = Tensor::empty({s, 3 * d}, DType::bf16, Device::cuda);
+  test::fill_random_bf16(qkv, 61, 1.0f);
+  Tensor weight = Tensor::empty({d}, DType::bf16, Device::cuda);
+  test::fill_random_bf16(weight, 62, 1.0f);
+  Tensor cos = cuda::to_device(test::random_tensor({s, 64}, 63), DType::f32);
+  Tensor sin = cuda::to_device(test::random_tensor({s, 64}, 64), DType::f32);
+  const cudaStream_t stream = test::context().stream();
+  Tensor plain = test::poisoned({h, s, 128}, DType::bf16),
+         quantized = test::poisoned({h, s, 128}, DType::bf16);
+  cuda::QkNormRopeParams qp{s,
+                            static_cast<int>(h),
+                            1e-6f,
+                            qkv.raw(),
+                            3 * d,
+                            weight.raw(),
+                            cos.data<float>(),
+                            sin.data<float>(),
+                            plain.raw()};
+  cuda::qk_norm_rope(qp, stream);
+  qp.dst = quantized.raw();
+  qp.fp4 = true;
+  cuda::qk_norm_rope(qp, stream);
+  const int64_t stride = (s + 7) / 8 * 8;
+  Tensor vt = test::poisoned({h, 128, stride}, DType::bf16),
+         vt4 = test::poisoned({h, 128, stride}, DType::bf16);
+  const char* v = static_cast<const char*>(qkv.raw()) + 2 * d * 2;
+  cuda::transpose_heads({s, static_cast<int>(h), v, 3 * d, vt.raw(), stride}, stream);
+  cuda::transpose_heads({s, static_cast<int>(h), v, 3 * d, vt4.raw(), stride, true}, stream);
+  FW_CUDA_CHECK(cudaStreamSynchronize(stream));
+  // Q/K: φ per 16 channels of each [head][row] (contiguous 128 channels).
+  Tensor want = cuda::to_host(plain).to_f32();
+  for (int64_t i = 0; i < want.numel(); i += 16)
+    quant::fq_nvfp4_block(want.f32() + i, 16, 1, want.f32() + i, quant::Fp4Rounding::reciprocal_of_rounded);
+  EXPECT_EQ(ops::compare(cuda::to_host(quantized).to_f32(), want).max_abs, 0.0);
+  // V^T: φ per 16 tokens along each channel row (the first s of `stride` columns).
+  Tensor want_vt = cuda::to_host(vt).to_f32();
+  const Tensor got_vt = cuda::to_host(vt4).to_f32();
+  double worst = 0;
+  for (int64_t row = 0; row < h * 128; ++row) {
+    float* x = want_vt.f32() + row * stride;
+    for (int64_t r = 0; r < s; r += 16)
+      quant::fq_nvfp4_block(x + r, std::min<int64_t>(16, s - r), 1, x + r,
+                            quant::Fp4Rounding::reciprocal_of_rounded);
+    for (int64_t r = 0; r < s; ++r)
+      worst = std::max(worst, double(std::fabs(got_vt.f32()[row * stride + r] - x[r])));
+  }
+  EXPECT_EQ(worst, 0.0);
 }
 
 }  // namespace
