@@ -2,7 +2,8 @@
 """Make golden cases of the tiny Wan DiT run in precision modes.
 
 Reads tests/data/golden/wan_dit_tiny (config.json, diffusion_pytorch_model.safetensors in bf16, io.safetensors)
-and writes, for each case in MODES (linear fp8, fp8-row; attention sage8; fp8 + sage8),
+and writes, for each case in MODES (linear fp8, fp8-row, nvfp4; attention sage8, fp4; and the checkpoints'
+pairs fp8 + sage8, nvfp4 + fp4, nvfp4 + sage8),
 OUTDIR/wan_dit_tiny_<modes>/ (with '-' -> '_') holding case.json, config.json and the weights (both copied byte
 for byte) and io.safetensors: the same float32 inputs and the outputs `sample`, `block_i_out` of the DiT with
 FastVideo's FP8 fake quantization of the ten block linears and/or SageAttention2's 8-bit self-attention.
@@ -34,7 +35,9 @@ import torch.nn.functional as F
 FP8_MAX = 448.0
 FP8_MIN_SCALE = 1.0 / (448.0 * 512.0)
 # Each case: (linear mode or None, attention mode or None). fp8 + sage8 is FastWan-QAD-FP8 as designed.
-MODES = (("fp8", None), ("fp8-row", None), (None, "sage8"), ("fp8", "sage8"))
+# nvfp4 + fp4 is FastWan-QAD-1.3B as designed, nvfp4 + sage8 FastWan-QAD-1.3B-SA2.
+MODES = (("fp8", None), ("fp8-row", None), (None, "sage8"), ("fp8", "sage8"),
+         ("nvfp4", None), (None, "fp4"), ("nvfp4", "fp4"), ("nvfp4", "sage8"))
 SAGE_P8_OFFSET = 8.807  # exp2(8.807) ~= 448: P fills the e4m3 range
 EXACT_TOL = 1e-4  # max|err| / max|ref| of the exact float32 forward vs wan_dit_tiny's stored outputs
 
@@ -204,6 +207,85 @@ def fake_quant_act(x2, mode):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# NVFP4 (fastwan_qad_inference.md section 3.3 for the linears, attn_qat.md sections 1 and 4.1 for attention)
+# ---------------------------------------------------------------------------------------------------------------
+
+E2M1 = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
+
+
+def e2m1(y):
+    """Round to the nearest E2M1 value, ties to the even code (index), saturating at +-6."""
+    a = y.abs().clamp(max=6.0)
+    lo = (torch.bucketize(a, E2M1, right=True) - 1).clamp(0, 6)   # largest index with E2M1[lo] <= a
+    lo_v, hi_v = E2M1[lo], E2M1[lo + 1]
+    up = (a - lo_v > hi_v - a) | ((a - lo_v == hi_v - a) & (lo % 2 == 1))
+    idx = torch.where(up, lo + 1, lo)
+    idx = torch.where(a >= 6.0, torch.full_like(idx, 7), idx)
+    return torch.sign(y) * E2M1[idx]
+
+
+def nvfp4_linear_fq(x2, g):
+    """flashinfer's nvfp4_quantize as fake quantization, float32 [M, K] with global scale g (python float or 0-d
+    tensor): SF = e4m3(min(g * (amax * rcp(6)), 448)), scale = rcp(SF * rcp(g)), q = e2m1(x * scale); returns
+    q * SF (the caller applies the 1/g it dequantizes with). rcp = exactly rounded float32 reciprocals (the GPU's
+    rcp.approx may differ at ties: documented in quant/nvfp4.h)."""
+    m, k = x2.shape
+    xb = x2.reshape(m, k // 16, 16)
+    amax = xb.abs().amax(-1, keepdim=True)
+    g = torch.as_tensor(g, dtype=torch.float32)
+    rcp6 = torch.tensor(1.0, dtype=torch.float32) / 6.0
+    sf = e4m3((g * (amax * rcp6)).clamp(max=FP8_MAX))
+    scale = torch.where((amax != 0) & (sf != 0), 1.0 / (sf * (1.0 / g)), torch.zeros_like(sf))
+    return (e2m1(xb * scale) * sf).reshape(m, k)
+
+
+def quantize_weight_nvfp4(w_bf16):
+    """Weights: g = 448 * 6 / max|W| over the bf16 values (fp32); dequantized with FastVideo's alpha 1/bf16(g)."""
+    w = w_bf16.to(torch.float32)
+    g = (FP8_MAX * 6.0) / w.abs().max()
+    alpha = 1.0 / g.to(torch.bfloat16).to(torch.float32)
+    return nvfp4_linear_fq(w, g) * alpha
+
+
+def fq_phi(x, dim, unrounded=False):
+    """Attn-QAT's phi: per 16 elements along `dim`, sf = e4m3(amax / 6), codes e2m1(x * (1/sf)) (or x / s with the
+    unrounded s = amax / 6: the sm_120 kernel's P), values code * sf, a block with sf == 0 is 0."""
+    xf = x.to(torch.float32).movedim(dim, -1)
+    shp = xf.shape
+    n = shp[-1]
+    pad = (-n) % 16
+    if pad:  # a partial last block: zeros do not change its amax
+        xf = torch.cat([xf, torch.zeros(*shp[:-1], pad)], dim=-1)
+    xb = xf.reshape(*shp[:-1], -1, 16)
+    s = xb.abs().amax(-1, keepdim=True) / 6.0
+    sf = e4m3(s.clamp(max=FP8_MAX))
+    codes = e2m1(xb / s) if unrounded else e2m1(xb * torch.where(sf > 0, 1.0 / sf, torch.zeros_like(sf)))
+    out = torch.where(sf > 0, codes * sf, torch.zeros_like(xb)).reshape(*shp[:-1], -1)[..., :n]
+    return out.movedim(-1, dim)
+
+
+def fp4_attention(q, k, v, sm):
+    """One head of Attn-QAT's sm_120 inference numerics (attn_qat.md section 4.1, py/attn_qat_ref.py infer_emul):
+    Q, K phi per 16 channels, V phi per 16 tokens; 128-key tiles last to first; P = exp2(S c - m c) relative to
+    the running max, quantized per 16 keys with the unrounded scale; l from the unquantized P. q [Sq, D]."""
+    qh, kh, vh = fq_phi(q, -1), fq_phi(k, -1), fq_phi(v, 0)
+    c = sm * 1.4426950408889634
+    m = torch.full((q.shape[0], 1), -float("inf"))
+    l = torch.zeros(q.shape[0], 1)
+    acc = torch.zeros(q.shape[0], q.shape[1])
+    for s in reversed(range(0, k.shape[0], 128)):
+        e = min(s + 128, k.shape[0])
+        S = qh @ kh[s:e].T
+        mn = torch.maximum(m, S.amax(-1, keepdim=True))
+        a = torch.exp2((m - mn) * c)
+        P = torch.exp2(S * c - mn * c)
+        l = l * a + P.sum(-1, keepdim=True)
+        acc = acc * a + fq_phi(P, -1, unrounded=True) @ vh[s:e]
+        m = mn
+    return acc / l
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The model: diffusers WanTransformer3DModel in float32
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -325,7 +407,7 @@ class WanDiT:
                 for lin in QUANT_LINEARS:
                     name = "blocks.%d.%s" % (i, lin)
                     wb = self._raw(name + ".weight")
-                    wd, _ = quantize_weight(wb, mode)
+                    wd = quantize_weight_nvfp4(wb) if mode == "nvfp4" else quantize_weight(wb, mode)[0]
                     self.qweights[name] = wd
                     wf = wb.to(torch.float32)
                     self.qstats.append((name, float((wd - wf).norm() / wf.norm())))
@@ -386,7 +468,8 @@ class WanDiT:
             wd = self.qweights[name]
             k = x.shape[-1]
             assert k == wd.shape[1], (name, x.shape, wd.shape)
-            xd = fake_quant_act(x.reshape(-1, k).to(torch.float32), self.mode).reshape(x.shape)
+            x2 = x.reshape(-1, k).to(torch.float32)
+            xd = (nvfp4_linear_fq(x2, 1.0) if self.mode == "nvfp4" else fake_quant_act(x2, self.mode)).reshape(x.shape)
             return F.linear(xd, wd, bias)
         if self.mode is not None:
             assert not name.startswith("blocks."), "block linear %s missed quantization" % name
@@ -411,8 +494,9 @@ class WanDiT:
             q = apply_rope(q, cos, sin)
             k = apply_rope(k, cos, sin)
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))               # [1, heads, S, head_dim]
-        if self.attn_mode == "sage8" and cos is not None:               # self-attention only
-            a = torch.stack([sage8_attention(q[0, hh], k[0, hh], v[0, hh], 1.0 / math.sqrt(self.head_dim))
+        if self.attn_mode in ("sage8", "fp4") and cos is not None:      # self-attention only
+            attend = sage8_attention if self.attn_mode == "sage8" else fp4_attention
+            a = torch.stack([attend(q[0, hh], k[0, hh], v[0, hh], 1.0 / math.sqrt(self.head_dim))
                              for hh in range(self.heads)]).unsqueeze(0)
             self.sage_called += 1
         else:
@@ -488,8 +572,8 @@ class WanDiT:
         rec["sample"] = y.contiguous()
         if self.mode is not None:
             assert self.quant_called == set(self.qweights), "some quantized linears were never called"
-        if self.attn_mode == "sage8":
-            assert self.sage_called == self.num_layers, "sage8 must replace every self-attention"
+        if self.attn_mode is not None:
+            assert self.sage_called == self.num_layers, "the mode must replace every self-attention"
         return rec
 
 
@@ -567,6 +651,11 @@ def main():
         fail("unused weights: %s" % unused)
 
     # --- the precision modes
+    def tolerance_of(linear, attn):
+        # A 4-bit code that flips at a rounding boundary (float32 here, other summation orders elsewhere) moves a
+        # value by half a step: NVFP4 and FP4 cases get 1e-2, the 8-bit ones 2e-3.
+        return 0.01 if "nvfp4" in (linear,) or attn == "fp4" else 0.002
+
     def case_name(linear, attn):
         return "wan_dit_tiny_" + "_".join(m.replace("-", "_") for m in (linear, attn) if m)
 
@@ -612,19 +701,26 @@ def main():
         if layouts:
             case["layouts"] = layouts
         what = []
-        if linear:
+        if linear in ("fp8", "fp8-row"):
             what.append("FastVideo's FP8 fake quantization (fastwan_qad_inference.md section 3.2) of the ten block "
                         "linears; weights quantized from bf16 with torch.float8_e4m3fn, activations from their "
                         "float32 values")
-        if attn:
+        if linear == "nvfp4":
+            what.append("flashinfer's NVFP4 recipe as fake quantization (fastwan_qad_inference.md section 3.3) of "
+                        "the ten block linears: weights with their global scale, dequantized with 1/bf16(g), "
+                        "activations with g = 1, exactly rounded reciprocals")
+        if attn == "sage8":
             what.append("SageAttention2's sm90 8-bit self-attention emulated as py/sage_ref.py does "
                         "(sage_attention_sm90.md section 1; cross-attention exact)")
+        if attn == "fp4":
+            what.append("Attn-QAT's sm_120 FP4 self-attention emulated as py/attn_qat_ref.py infer_emul does "
+                        "(attn_qat.md section 4.1; cross-attention exact)")
         case.update({
-            "tolerance": {"metric": "rel_l2", "max": 0.002},
+            "tolerance": {"metric": "rel_l2", "max": tolerance_of(linear, attn)},
             "weights_dtype": "bfloat16",
             "reference": "scripts/golden/make_mode_cases.py: PyTorch float32 re-implementation of diffusers "
                          "WanTransformer3DModel with " + "; and ".join(what),
-            "suggested_tolerance": "relative L2 <= 2e-3 on every output",
+            "suggested_tolerance": "relative L2 <= %g on every output" % tolerance_of(linear, attn),
         })
         with open(os.path.join(dst, "case.json"), "w") as fh:
             json.dump(case, fh, indent=2)

@@ -33,7 +33,11 @@ TEST(WanDitGolden, ModeCasesVerifyInTheirModes) {
       {"wan_dit_tiny_fp8", {quant::LinearMode::fp8, quant::AttentionMode::bf16}},
       {"wan_dit_tiny_fp8_row", {quant::LinearMode::fp8_row, quant::AttentionMode::bf16}},
       {"wan_dit_tiny_sage8", {quant::LinearMode::bf16, quant::AttentionMode::sage8}},
-      {"wan_dit_tiny_fp8_sage8", {quant::LinearMode::fp8, quant::AttentionMode::sage8}}};
+      {"wan_dit_tiny_fp8_sage8", {quant::LinearMode::fp8, quant::AttentionMode::sage8}},
+      {"wan_dit_tiny_nvfp4", {quant::LinearMode::nvfp4, quant::AttentionMode::bf16}},
+      {"wan_dit_tiny_fp4", {quant::LinearMode::bf16, quant::AttentionMode::fp4}},
+      {"wan_dit_tiny_nvfp4_fp4", {quant::LinearMode::nvfp4, quant::AttentionMode::fp4}},
+      {"wan_dit_tiny_nvfp4_sage8", {quant::LinearMode::nvfp4, quant::AttentionMode::sage8}}};
   for (const auto& [name, modes] : cases) {
     SCOPED_TRACE(name);
     ASSERT_OK_AND_ASSIGN(auto gc, GoldenCase::load(test::golden_case(name)));
