@@ -124,6 +124,10 @@ int run() {
                             s,       text,     text,      d,         0.08838834764831845f};
     const double ms2 = median_ms([&] { cuda::flash_attention(ctx, c); });
     add({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
+    cuda::AttentionParams p4 = p;  // FP4 emulated: the same operands read as NVFP4 values, P quantized per 16 keys
+    p4.operands = cuda::AttentionOperands::fp4;
+    const double ms4 = median_ms([&] { cuda::flash_attention(ctx, p4); });
+    add({"self-attention fp4 (emulated) S=32760 H=12", ms4, cuda::attention_flops(p4) / ms4 / 1e9, 0});
 
     // Self-attention as the DiT runs it, from the qkv projection's output: bf16 (q/k norm+RoPE, V transpose,
     // kernel) against sage8 (the same norms writing INT8 Q and K's channel sums, K and V quantized, kernel).
