@@ -188,17 +188,14 @@ void WanDitCuda::self_attention(int layer, float* out_amax) {
   kk.src = qkv + d * 2;
   kk.weight = b.attn1_norm_k.raw();
   kk.dst = k_.raw();
-  AttentionParams ap{q_.raw(),
-                     k_.raw(),
-                     vt_.raw(),
-                     attn_.raw(),
-                     h,
-                     static_cast<int>(s),
-                     static_cast<int>(s),
-                     static_cast<int>(vt_stride_),
-                     static_cast<int>(d),
-                     1.0f / std::sqrt(static_cast<float>(kAttentionHeadDim)),
-                     out_amax};
+  // Operands per mode below (vt_ exists only in the bf16-operand modes, vt8_ only in sage8).
+  AttentionParams ap;
+  ap.out = attn_.raw();
+  ap.heads = h;
+  ap.seq_q = ap.seq_kv = static_cast<int>(s);
+  ap.out_stride = static_cast<int>(d);
+  ap.scale = 1.0f / std::sqrt(static_cast<float>(kAttentionHeadDim));
+  ap.amax = out_amax;
   if (attention_ == quant::AttentionMode::sage8) {
     qk.dst = q8_.raw();
     qk.int8_scale = q8_scale_.data<float>();
@@ -225,6 +222,10 @@ void WanDitCuda::self_attention(int layer, float* out_amax) {
     qk_norm_rope(qk, stream_);
     qk_norm_rope(kk, stream_);
     transpose_heads({s, h, qkv + 2 * d * 2, 3 * d, vt_.raw(), vt_stride_, fp4}, stream_);
+    ap.q = q_.raw();
+    ap.k = k_.raw();
+    ap.vt = vt_.raw();
+    ap.vt_stride = static_cast<int>(vt_stride_);
     if (fp4) ap.operands = AttentionOperands::fp4;
   }
   flash_attention(*ctx_, ap);

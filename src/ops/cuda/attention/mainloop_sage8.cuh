@@ -69,8 +69,8 @@ struct Sage8Mainloop {
   }
 
   // The dequantization factor of the S fragment: c = softmax scale * log2(e) * this thread's Q group scale,
-  // times its K group's scale per block. A Q group wholly past seq_q was never written: scale 0 (its rows are
-  // not stored).
+  // times its K group's scale per block. A Q group wholly past seq_q was never written: scale 1 (its rows are
+  // not stored; a 0 would make the masked keys' -inf * 0 a NaN in them).
   struct Scales {
     float c_row;
     const float* k_scale;
@@ -79,7 +79,7 @@ struct Sage8Mainloop {
       const int q64_blocks = (args.seq_q + 63) / 64;
       const size_t q_group =
           (static_cast<size_t>(head) * q64_blocks + q_tile * 2 + t.wg) * 32 + t.warp * 8 + t.lane / 4;
-      c_row = args.scale_log2 * (first_row < args.seq_q ? args.q_scale[q_group] : 0.0f);
+      c_row = args.scale_log2 * (first_row < args.seq_q ? args.q_scale[q_group] : 1.0f);
       k_scale = args.k_scale + static_cast<size_t>(head) * n_blocks * 4 + t.lane % 4;
     }
     __device__ float of_block(int j) const { return c_row * k_scale[4 * j]; }
