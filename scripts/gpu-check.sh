@@ -8,7 +8,8 @@
 #            `fastwan bench` (stage times, synthetic weights) in bf16, with FP8 linears, with FP8 linears and
 #            8-bit attention, and with NVFP4 linears (emulated on bf16 tensor cores) with bf16 and 8-bit attention
 #     e2e    `fastwan generate --device cuda` at 81 x 480 x 832 with TAEHV and with the Wan VAE (bf16), and as
-#            FastWan-QAD-FP8 (its defaults: FP8 linears, 8-bit attention, TAEHV); the files are read back with an
+#            each FastWan-QAD checkpoint in its defaults (FP8 + sage8, NVFP4 + sage8, NVFP4 + FP4 attention; -v
+#            prints the modes); the files are read back with an
 #            independent reader (OpenCV/FFmpeg, else ffprobe); `fastwan bench --e2e` times the same path three
 #            times (min and median of every stage, the total with and without loading)
 #     serve  `fastwan serve` as FastWan-QAD-FP8 (its defaults) on a free port: once /health says it is ready, a
@@ -17,8 +18,8 @@
 #            settings writing the same MP4 (their time without loading); both as min and median, and the
 #            difference against issue 15's bound (the server within 0.1 s of generate). Needs the MP4 module.
 #  e2e and serve share a real-size folder, FASTWAN_E2E_DIR (default /tmp/fastwan-wan13b), synthesized when absent
-#  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and FastWan-QAD-FP8-1.3B beside it (links to
-#  its files, that checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
+#  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and the three FastWan-QAD checkpoints beside it
+#  (links to its files, each checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
 #  FASTWAN_SERVE_FRAMES (81) and FASTWAN_SERVE_RUNS (3) let it run on the CPU with a tiny model:
 #    FASTWAN_E2E_DIR=/tmp/fw-tiny/wan FASTWAN_SYNTH_PRESET=tiny FASTWAN_SERVE_DEVICE=cpu FASTWAN_SERVE_SIZE=64x48 \
 #      FASTWAN_SERVE_FRAMES=9 FASTWAN_BIN_DIR=build/bin scripts/gpu-check.sh serve
@@ -80,17 +81,24 @@ fi
 model=${FASTWAN_E2E_DIR:-/tmp/fastwan-wan13b}
 prompt="A curious raccoon peers through a vibrant field of yellow sunflowers."
 fp8_model=$(dirname "$model")/FastWan-QAD-FP8-1.3B
+# The three FastWan-QAD checkpoints over the same weights, each with its own model card (and so its defaults):
+# FP8 linears + sage8, NVFP4 linears + sage8 (-SA2), NVFP4 linears + FP4 attention.
+checkpoints=(FastWan-QAD-FP8-1.3B FastWan-QAD-1.3B-SA2 FastWan-QAD-1.3B)
 prepare_model() {
   if [[ ! -f "$model/model_index.json" ]]; then
     echo "== synth ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b} folder at $model"
     timeout 900 "$bin/fastwan" synth --preset "${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}" --out "$model" --force \
       >"$out/synth.log" 2>&1 || { status=1; tail -5 "$out/synth.log"; }
   fi
-  [[ -L "$fp8_model" ]] && rm "$fp8_model"  # the link earlier versions of this script made
-  mkdir -p "$fp8_model"
-  for f in "$model"/*; do [[ ${f##*/} == README.md ]] || ln -sfn "$f" "$fp8_model/"; done
-  printf -- '---\nbase_model: Wan-AI/Wan2.1-T2V-1.3B-Diffusers\n---\n# FastWan-QAD-FP8-1.3B (synthetic)\n\n%s\n' \
-    "The weights of $model under this checkpoint's name (scripts/gpu-check.sh)." >"$fp8_model/README.md"
+  for name in "${checkpoints[@]}"; do
+    local dir
+    dir=$(dirname "$model")/$name
+    [[ -L "$dir" ]] && rm "$dir"  # the link earlier versions of this script made
+    mkdir -p "$dir"
+    for f in "$model"/*; do [[ ${f##*/} == README.md ]] || ln -sfn "$f" "$dir/"; done
+    printf -- '---\nbase_model: Wan-AI/Wan2.1-T2V-1.3B-Diffusers\n---\n# %s (synthetic)\n\n%s\n' "$name" \
+      "The weights of $model under this checkpoint's name (scripts/gpu-check.sh)." >"$dir/README.md"
+  done
 }
 
 # Reads a video back with a reader independent of ours: OpenCV (FFmpeg inside), else ffprobe.
@@ -149,10 +157,10 @@ min_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n",
 
 if want e2e; then
   prepare_model
-  for run in taehv wan-vae fp8-taehv; do
-    dec=${run#fp8-}
-    what=(--model "$model" --family fastwan-qad)
-    [[ $run == fp8-* ]] && what=(--model "$fp8_model")
+  # bf16 with each decoder, then each checkpoint in its defaults (the modes it was trained with, TAEHV).
+  for run in taehv wan-vae "${checkpoints[@]}"; do
+    dec=taehv what=(--model "$(dirname "$model")/$run")
+    [[ $run == taehv || $run == wan-vae ]] && dec=$run what=(--model "$model" --family fastwan-qad)
     echo "== e2e: fastwan generate --device cuda ${what[*]} --decoder $dec"
     # Device memory in use, sampled every 50 ms while generate runs (all allocations, the CUDA context included).
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 50 >"$out/mem_$run.log" 2>/dev/null &
