@@ -18,26 +18,10 @@ Tensor fp4_attention(const Tensor& q, const Tensor& k, const Tensor& v, float sm
   const Tensor qf = q.to_f32(), kf = k.to_f32(), vf = v.to_f32();
   Tensor out = Tensor::empty({sq, heads, d}, DType::f32);
   const float c = sm_scale * 1.4426950408889634f;
-  constexpr auto rounded = Fp4Rounding::reciprocal_of_rounded;
   auto attend_head = [&](int64_t h) {
-    // One head's rows, contiguous, fake-quantized: Q and K along the channels, V along the tokens.
-    auto quantized = [&](const Tensor& t, int64_t rows, bool along_tokens) {
-      std::vector<float> x(static_cast<size_t>(rows * d));
-      for (int64_t r = 0; r < rows; ++r) std::copy_n(t.f32() + (r * heads + h) * d, d, x.data() + r * d);
-      if (along_tokens) {
-        for (int64_t ch = 0; ch < d; ++ch)
-          for (int64_t r = 0; r < rows; r += kNvfp4Block) {
-            float* block = x.data() + r * d + ch;
-            fq_nvfp4_block(block, std::min(kNvfp4Block, rows - r), d, block, rounded);
-          }
-      } else {
-        for (int64_t i = 0; i < rows * d; i += kNvfp4Block)
-          fq_nvfp4_block(x.data() + i, kNvfp4Block, 1, x.data() + i, rounded);
-      }
-      return x;
-    };
-    const std::vector<float> qh = quantized(qf, sq, false), kh = quantized(kf, sk, false),
-                             vh = quantized(vf, sk, true);
+    // One head's rows, fake-quantized: Q and K along the channels, V along the tokens.
+    const std::vector<float> qh = fq_nvfp4_head(qf, h, false), kh = fq_nvfp4_head(kf, h, false),
+                             vh = fq_nvfp4_head(vf, h, true);
     std::vector<float> s(kFp4BlockK), p(kFp4BlockK), acc(static_cast<size_t>(d));
     for (int64_t i = 0; i < sq; ++i) {
       float m = -INFINITY, l = 0.0f;

@@ -54,6 +54,24 @@ void fq_nvfp4_block(const float* x, int64_t n, int64_t stride, float* out, Fp4Ro
   }
 }
 
+std::vector<float> fq_nvfp4_head(const Tensor& x, int64_t head, bool along_tokens) {
+  const int64_t rows = x.dim(0), heads = x.dim(1), d = x.dim(2);
+  constexpr auto rounded = Fp4Rounding::reciprocal_of_rounded;
+  std::vector<float> out(static_cast<size_t>(rows * d));
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(x.f32() + (r * heads + head) * d, d, out.data() + r * d);
+  if (along_tokens) {
+    for (int64_t ch = 0; ch < d; ++ch)
+      for (int64_t r = 0; r < rows; r += kNvfp4Block) {
+        float* block = out.data() + r * d + ch;
+        fq_nvfp4_block(block, std::min(kNvfp4Block, rows - r), d, block, rounded);
+      }
+  } else {
+    for (int64_t i = 0; i < rows * d; i += kNvfp4Block)
+      fq_nvfp4_block(out.data() + i, kNvfp4Block, 1, out.data() + i, rounded);
+  }
+  return out;
+}
+
 Expected<Tensor> fake_quantize_fp4(const Tensor& x, Fp4Rounding rounding, std::string_view name) {
   FW_RETURN_IF_ERROR(check_blocks(x, name));
   FW_ASSIGN_OR_RETURN(Tensor values, quantizer_input(x, name, "NVFP4"));

@@ -50,6 +50,11 @@ enum class Fp4Rounding {
 // The attention quantizer φ on one block: n <= 16 values x[i * stride], fake-quantized into out[i * stride]
 // (out may be x).
 void fq_nvfp4_block(const float* x, int64_t n, int64_t stride, float* out, Fp4Rounding rounding);
+// One attention head as the FP4 attention kernels quantize it: x f32 [S, heads, D] (D a multiple of 16),
+// the rows of head `head` as f32 [S * D] row-major, φ per 16 channels of a token, or per 16 tokens of a
+// channel (along_tokens; a last, partial block of tokens on its own, the same values as zero padding), with
+// Fp4Rounding::reciprocal_of_rounded.
+std::vector<float> fq_nvfp4_head(const Tensor& x, int64_t head, bool along_tokens);
 // φ on every 16 elements of x's last dimension (a multiple of 16); f32 in x's shape.
 Expected<Tensor> fake_quantize_fp4(const Tensor& x, Fp4Rounding rounding, std::string_view name);
 
