@@ -24,7 +24,7 @@ Int8Groups quantize_groups(const float* x, int64_t rows, int64_t dim, Key key) {
     float amax = 0.0f;
     for (; j < order.size() && order[j].first == order[i].first; ++j)
       for (int64_t c = 0; c < dim; ++c) amax = std::max(amax, std::fabs(x[order[j].second * dim + c]));
-    const float scale = amax / 127.0f + 1e-7f;
+    const float scale = sage_int8_scale(amax);
     for (size_t k = i; k < j; ++k) {
       const int64_t r = order[k].second;
       g.scales[r] = scale;
@@ -36,11 +36,6 @@ Int8Groups quantize_groups(const float* x, int64_t rows, int64_t dim, Key key) {
 }
 
 }  // namespace
-
-int8_t sage_int8_code(float x, float scale) {
-  const float q = x / scale;
-  return static_cast<int8_t>(std::trunc(q + 0.5f * (q > 0 ? 1.0f : q < 0 ? -1.0f : 0.0f)));
-}
 
 Int8Groups sage_quantize_q(const float* x, int64_t rows, int64_t dim) {
   // Group id: (16-row slice, r % 8).

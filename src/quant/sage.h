@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/tensor.h"
+#include "quant/sage_math.h"  // sage_int8_code, sage_int8_scale
 
 namespace fastwan::quant {
 
@@ -30,6 +31,5 @@ struct Int8Groups {
 };
 Int8Groups sage_quantize_q(const float* x, int64_t rows, int64_t dim);  // the Q grouping
 Int8Groups sage_quantize_k(const float* x, int64_t rows, int64_t dim);  // the K grouping (x already smoothed)
-int8_t sage_int8_code(float x, float scale);
 
 }  // namespace fastwan::quant

@@ -4,6 +4,7 @@
 #include "ops/cuda/amax.cuh"
 #include "ops/cuda/fp4_attention.cuh"
 #include "ops/cuda/norm.h"
+#include "quant/sage_math.h"
 
 namespace fastwan::cuda {
 namespace {
@@ -194,12 +195,6 @@ struct QkRow {
   }
 };
 
-// SageAttention2's per-thread INT8 rounding: trunc(x / scale + sign(x) / 2), IEEE division (quant/sage.cpp).
-__device__ __forceinline__ int sage_int8(float x, float scale) {
-  const float q = __fdiv_rn(x, scale);
-  return static_cast<int>(truncf(q + (q > 0.0f ? 0.5f : q < 0.0f ? -0.5f : 0.0f)));
-}
-
 template <bool kInt8, bool kPartials>
 __global__ void __launch_bounds__(kQkRows * 32) qk_norm_rope_kernel(const QkNormRopeParams p) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -236,12 +231,12 @@ __global__ void __launch_bounds__(kQkRows * 32) qk_norm_rope_kernel(const QkNorm
     for (int c = lane * 8; c < dim; c += 256) {
       const int head = c / 128;
       const float amax = fmaxf(row_amax[warp % 8][head], row_amax[warp % 8 + 8][head]);
-      const float scale = amax / 127.0f + 1e-7f;
+      const float scale = quant::sage_int8_scale(amax);
       const Vec8 n = qk.values(c);
       uint2 codes;
       int8_t* b = reinterpret_cast<int8_t*>(&codes);
 #pragma unroll
-      for (int i = 0; i < 8; ++i) b[i] = static_cast<int8_t>(sage_int8(n.v[i], scale));
+      for (int i = 0; i < 8; ++i) b[i] = quant::sage_int8_code(n.v[i], scale);
       *reinterpret_cast<uint2*>(static_cast<int8_t*>(p.dst) + dst_offset(c)) = codes;
       if (warp < 8 && lane % 16 == 0)  // group (64-row block, 16-row slice in it, row % 8)
         p.int8_scale[head * groups_per_head + (row / 64) * 32 + ((row % 64) / 16) * 8 + row % 8] = scale;

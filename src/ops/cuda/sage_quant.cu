@@ -4,6 +4,7 @@
 #include <cuda_fp8.h>
 
 #include "cuda/check.h"
+#include "quant/sage_math.h"
 
 namespace fastwan::cuda {
 namespace {
@@ -28,11 +29,6 @@ __global__ void channel_mean_kernel(const float* partials, int64_t slices, int d
     for (int i = 0; i < 8; ++i) total += part[i][lane];
     mean[c] = total / static_cast<float>(rows);
   }
-}
-
-__device__ __forceinline__ int sage_int8(float x, float scale) {
-  const float q = __fdiv_rn(x, scale);
-  return static_cast<int>(truncf(q + (q > 0.0f ? 0.5f : q < 0.0f ? -0.5f : 0.0f)));
 }
 
 // One block per (128-key block, head): 2 threads per key, 64 channels each, K - mean kept in registers while
@@ -68,16 +64,16 @@ __global__ void __launch_bounds__(256) k_quantize_kernel(const SageQuantizeKPara
   const int64_t blocks = (p.rows + 127) / 128;
   if (threadIdx.x < 4)
     p.scale[(static_cast<int64_t>(head) * blocks + blk) * 4 + threadIdx.x] =
-        __uint_as_float(group_amax[threadIdx.x]) / 127.0f + 1e-7f;
+        quant::sage_int8_scale(__uint_as_float(group_amax[threadIdx.x]));
   if (!valid) return;
-  const float scale = __uint_as_float(group_amax[group]) / 127.0f + 1e-7f;
+  const float scale = quant::sage_int8_scale(__uint_as_float(group_amax[group]));
   uint4* dst = reinterpret_cast<uint4*>(static_cast<int8_t*>(p.codes) + offset);
 #pragma unroll
   for (int v = 0; v < 4; ++v) {
     uint4 out;
     int8_t* b = reinterpret_cast<int8_t*>(&out);
 #pragma unroll
-    for (int i = 0; i < 16; ++i) b[i] = static_cast<int8_t>(sage_int8(x[16 * v + i], scale));
+    for (int i = 0; i < 16; ++i) b[i] = quant::sage_int8_code(x[16 * v + i], scale);
     dst[v] = out;
   }
 }
