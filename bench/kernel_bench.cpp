@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/device.h"
@@ -26,20 +27,6 @@ struct Row {
   double ms, tflops, gbps;
   double err = -1;  // rel L2 vs the CPU on identical (quantized) inputs; < 0: not measured
 };
-
-double median_ms(const std::function<void()>& fn, int warmup = 3, int repeats = 15) {
-  for (int i = 0; i < warmup; ++i) fn();
-  FW_CUDA_CHECK(cudaDeviceSynchronize());
-  std::vector<float> t;
-  cuda::Timer timer;
-  for (int i = 0; i < repeats; ++i) {
-    timer.start();
-    fn();
-    t.push_back(timer.stop_ms());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 // The dequantized operand a linear reads, on the host: bf16 values, or e4m3 codes times their scales.
 Tensor host_operand(const void* data, DType dtype, const float* scales, int64_t rows, int64_t cols,
@@ -124,7 +111,8 @@ int run() {
                             s,       text,     text,      d,         0.08838834764831845f};
     const double ms2 = median_ms([&] { cuda::flash_attention(ctx, c); });
     add({"cross-attention 32760 x 512", ms2, cuda::attention_flops(c) / ms2 / 1e9, 0});
-    cuda::AttentionParams p4 = p;  // FP4 emulated: the same operands read as NVFP4 values, P quantized per 16 keys
+    cuda::AttentionParams p4 =
+        p;  // FP4 emulated: the same operands read as NVFP4 values, P quantized per 16 keys
     p4.operands = cuda::AttentionOperands::fp4;
     const double ms4 = median_ms([&] { cuda::flash_attention(ctx, p4); });
     add({"self-attention fp4 (emulated) S=32760 H=12", ms4, cuda::attention_flops(p4) / ms4 / 1e9, 0});

@@ -7,14 +7,9 @@
 #include <cmath>
 
 #include "ops/cuda/attention/traits.cuh"
+#include "ops/cuda/exp2.cuh"
 
 namespace fastwan::cuda::attention {
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
 
 struct Correction {
   float row[2];
