@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU checks on a machine with an NVIDIA Hopper GPU, then one short table.
-#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve]     (default: all four)
+#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve] [attn-qat] [train]     (default: the first four)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
@@ -17,6 +17,9 @@
 #            the MP4's last byte) and its MP4 read back; before it, three runs of `fastwan generate` with the same
 #            settings writing the same MP4 (their time without loading); both as min and median, and the
 #            difference against issue 15's bound (the server within 0.1 s of generate). Needs the MP4 module.
+#     attn-qat  Attn-QAT's training kernels: attn_qat_bench (issue 16's shapes) and the PyTorch package's tests
+#     train  python/examples/train_small.py (FASTWAN_TRAIN_ARGS, FASTWAN_TRAIN_TIMEOUT): exact, drop-in QAT and
+#            Attn-QAT training curves as CSV and PNG in $OUT/train
 #  e2e and serve share a real-size folder, FASTWAN_E2E_DIR (default /tmp/fastwan-wan13b), synthesized when absent
 #  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and the three FastWan-QAD checkpoints beside it
 #  (links to its files, each checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
@@ -187,6 +190,31 @@ if want e2e; then
     cat "$out/e2e_bench_$run.log"
     summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
   done
+fi
+
+# Attn-QAT's training kernels (issue 16): their benchmark at the issue's shapes, the Python package's tests
+# (the op against the kernels and the CPU reference, autograd composition) and the small training run of the
+# paper's finding (exact, drop-in QAT, Attn-QAT), which writes a CSV and a PNG into $out/train.
+if want attn-qat; then
+  echo "== Attn-QAT training kernels: attn_qat_bench"
+  timeout 240 "$bin/attn_qat_bench" >"$out/attn_qat_bench.log" 2>&1 || status=1
+  cat "$out/attn_qat_bench.log"
+  summary+=("$(grep -E '^(forward|backward)' "$out/attn_qat_bench.log" | awk '{ printf "%s %s TFLOP/s; ", $1, $NF }')")
+  export FASTWAN_ATTN_QAT_LIB="$PWD/$bin/../lib/libfastwan_attn_qat.so"
+  [[ -f $FASTWAN_ATTN_QAT_LIB ]] || FASTWAN_ATTN_QAT_LIB="$PWD/build/bin/libfastwan_attn_qat.so"
+  echo "== Attn-QAT through PyTorch: python/tests ($(python3 -c 'import torch; print("torch", torch.__version__)' 2>&1 | tail -1))"
+  PYTHONPATH=python timeout 300 python3 -m unittest discover -s python/tests -v >"$out/python_tests.log" 2>&1 || status=1
+  grep -E "rel L2|^Ran|^OK|FAILED|Error|skipped" "$out/python_tests.log" | head -40
+  summary+=("python tests: $(grep -E '^(OK|FAILED)' "$out/python_tests.log" | tail -1)")
+fi
+if want train; then
+  echo "== Attn-QAT small training run: python/examples/train_small.py ${FASTWAN_TRAIN_ARGS:-}"
+  # shellcheck disable=SC2086  # FASTWAN_TRAIN_ARGS is a list of options
+  FASTWAN_ATTN_QAT_LIB=${FASTWAN_ATTN_QAT_LIB:-$PWD/$bin/../lib/libfastwan_attn_qat.so} PYTHONPATH=python \
+    timeout "${FASTWAN_TRAIN_TIMEOUT:-560}" python3 python/examples/train_small.py --device cuda --out-dir "$out/train" \
+    ${FASTWAN_TRAIN_ARGS:-} >"$out/train.log" 2>&1 || status=1
+  tail -25 "$out/train.log"
+  summary+=("train_small: $(tail -1 "$out/train.log")")
 fi
 
 # The server answers MP4 only: without the MP4 module (libfastwan_mp4.so and libav beside the binary) every job
