@@ -1,14 +1,34 @@
 #!/usr/bin/env bash
-# Prepares what the GPU machine needs from this one: the release binaries (stripped) in .gpu/bin; in .gpu/lib
-# libfastwan_attn_qat.so (python/ loads it) and the Debian shared libraries the binaries use that the GPU
-# machine lacks or has in another ABI (libsentencepiece). Carry `.gpu` to the device and run
-# `scripts/gpu-check.sh` there.
+# Prepares what the GPU machine needs from this one, in .gpu (carry it to the device and run
+# `scripts/gpu-check.sh` there):
+#   scripts/gpu-bundle.sh         the release binaries (stripped) in .gpu/bin; in .gpu/lib libfastwan_attn_qat.so
+#                                 (python/ loads it) and the Debian shared libraries the binaries use that the GPU
+#                                 machine lacks or has in another ABI (libsentencepiece)
+#   scripts/gpu-bundle.sh serve   for `gpu-check.sh serve` (the server writes MP4): fastwan and the MP4 module
+#                                 in .gpu/bin, and the module's libav closure (Debian's, 129 libraries, 160 MB)
+#                                 as .gpu/mp4lib.tar.xz (49 MB): it fits the 64 MiB a device call can carry only
+#                                 without the test binaries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib
-for b in fastwan gpu_tests kernel_bench attn_qat_bench; do strip -o ".gpu/bin/$b" "build/bin/$b"; done
-strip -o .gpu/lib/libfastwan_attn_qat.so build/bin/libfastwan_attn_qat.so  # gpu_tests, attn_qat_bench, python/
 cp -L /usr/lib/x86_64-linux-gnu/libsentencepiece.so.0 .gpu/lib/
+strip -o .gpu/bin/fastwan build/bin/fastwan
+if [[ ${1:-} == serve ]]; then
+  [[ -f build/bin/libfastwan_mp4.so ]] || { echo "gpu-bundle: build/bin/libfastwan_mp4.so was not built (libav missing?)" >&2; exit 1; }
+  strip -o .gpu/bin/libfastwan_mp4.so build/bin/libfastwan_mp4.so
+  # Every library the module needs but the C/C++ runtime (the GPU machine's own are newer and compatible).
+  scratch=$(mktemp -d)
+  mkdir "$scratch/mp4lib"
+  ldd build/bin/libfastwan_mp4.so | awk '$3 ~ /^\// { print $3 }' |
+    grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt)\.so' |
+    xargs -I{} cp -L {} "$scratch/mp4lib/"
+  for f in "$scratch"/mp4lib/*; do strip --strip-unneeded "$f" 2>/dev/null || true; done
+  tar cJf .gpu/mp4lib.tar.xz -C "$scratch" mp4lib
+  rm -rf "$scratch"
+else
+  for b in gpu_tests kernel_bench attn_qat_bench; do strip -o ".gpu/bin/$b" "build/bin/$b"; done
+  strip -o .gpu/lib/libfastwan_attn_qat.so build/bin/libfastwan_attn_qat.so  # gpu_tests, attn_qat_bench, python/
+fi
 du -sh .gpu

@@ -33,7 +33,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${FASTWAN_BIN_DIR:-build/bin}
-[[ -z "${FASTWAN_BIN_DIR:-}" && -x .gpu/bin/gpu_tests ]] && bin=.gpu/bin
+[[ -z "${FASTWAN_BIN_DIR:-}" && -x .gpu/bin/fastwan ]] && bin=.gpu/bin
 export LD_LIBRARY_PATH="$PWD/$bin/../lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
@@ -41,7 +41,7 @@ sections=("$@")
 [[ ${#sections[@]} -eq 0 ]] && sections=(tests bench e2e serve)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
 
-if [[ ! -x "$bin/gpu_tests" ]]; then
+if [[ ! -x "$bin/fastwan" ]]; then
   echo "== building (no binaries in $bin)"
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >"$out/build.log" 2>&1 &&
     cmake --build build -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -30 "$out/build.log"; exit 1; }
@@ -218,8 +218,15 @@ if want train; then
 fi
 
 # The server answers MP4 only: without the MP4 module (libfastwan_mp4.so and libav beside the binary) every job
-# would fail, so the section says why and stops.
-mp4=$(want serve && timeout 30 "$bin/fastwan" --version 2>&1 | sed -n 's/^MP4 output: //p')
+# would fail, so the section says why and stops. A bundle made by `gpu-bundle.sh serve` carries libav as
+# .gpu/mp4lib.tar.xz: unpacked here and put on the library path of fastwan only (not of curl or python3).
+fastwan=("$bin/fastwan")
+if want serve && [[ -f .gpu/mp4lib.tar.xz ]]; then
+  mp4lib=${TMPDIR:-/tmp}/fastwan-mp4lib
+  [[ -d $mp4lib/mp4lib ]] || { mkdir -p "$mp4lib" && tar xJf .gpu/mp4lib.tar.xz -C "$mp4lib"; }
+  fastwan=(env "LD_LIBRARY_PATH=$mp4lib/mp4lib:$LD_LIBRARY_PATH" "$bin/fastwan")
+fi
+mp4=$(want serve && timeout 30 "${fastwan[@]}" --version 2>&1 | sed -n 's/^MP4 output: //p')
 if want serve && [[ $mp4 != "libfastwan_mp4.so loaded" ]]; then
   echo "== serve: not run: the server writes MP4, and here ${mp4:-fastwan --version did not answer}"
   status=1
@@ -245,7 +252,7 @@ elif want serve; then
   # run; its time without loading (total minus the "... load" stages) is what the server must match.
   echo "== serve: fastwan generate --device $dev --model $fp8_model ${width}x$height, $frames frames, x$runs"
   for ((i = 1; i <= runs; i++)); do
-    timeout 300 "$bin/fastwan" generate -p "$prompt" --model "$fp8_model" --device "$dev" -W "$width" -H "$height" \
+    timeout 300 "${fastwan[@]}" generate -p "$prompt" --model "$fp8_model" --device "$dev" -W "$width" -H "$height" \
       --frames "$frames" -s $seed -o "$scratch/generate_$i.mp4" --json "$out/serve_generate_$i.json" \
       >"$out/serve_generate_$i.log" 2>&1 || status=1
     grep -E "^time|error" "$out/serve_generate_$i.log"
@@ -258,7 +265,7 @@ print("%.6f" % (j["total_seconds"] - sum(s["seconds"] for s in j["stages"] if s[
 
   echo "== serve: fastwan serve --device $dev --model $fp8_model, then $runs POST /v1/videos/sync"
   started=$SECONDS
-  timeout -k 20 "${FASTWAN_SERVE_TIMEOUT:-900}" "$bin/fastwan" serve --model "$fp8_model" --device "$dev" --port 0 \
+  timeout -k 20 "${FASTWAN_SERVE_TIMEOUT:-900}" "${fastwan[@]}" serve --model "$fp8_model" --device "$dev" --port 0 \
     --output-dir "$scratch/videos" >"$out/serve.log" 2>&1 &
   server=$!
   # The first line names the port (--port 0: a free one); /health answers 200 once the models are loaded.
