@@ -1,12 +1,13 @@
 // Attn-QAT's backward (reference attn_qat.md §3, Algorithm 3) with matched low-precision recomputation, as
-// FlashAttention-2's key-parallel backward: a CTA owns 64 keys (16 per warp, in registers as the rows of S^T)
-// and walks the queries in steps of 32:
+// FlashAttention-2's key-parallel backward: a CTA owns 128 keys (16 per warp, in registers as the rows of
+// S^T) and walks the queries in steps of 32:
 //   S^T = K^ Q^T;  P^T = 2^(S^T c - LSE) (normalized; masked keys and queries 0);  dP^T = V^ dO^T
 //   dV += P~^T dO with P~ = φ(P) per 16 keys of a query (the published choice), φ(P l) / l relative to the
 //         final row max (the switch), or P;   dS^T = P^T ∘ (dP^T - D), rounded to bf16;   dK += dS^T Q^
 //   dQ += dS K^ (shared by every key CTA: through shared memory, then fp32 atomics into the workspace)
 // D = rowsum(dO ∘ O') (or O) comes from a pre-processing kernel; dQ and dK are scaled by sm_scale at the end.
-// A warp's 16 keys are one φ block of every query's P row (the CTA's first key is a multiple of 64).
+// A warp's 16 keys are one φ block of every query's P row (the CTA's first key is a multiple of 16). 128 keys
+// per CTA rather than 64 halve the dQ atomics (one per query, channel and CTA) and the Q/dO tile loads.
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
 #include "ops/cuda/attn_qat/mma.cuh"
@@ -16,9 +17,10 @@
 namespace fastwan::cuda::attn_qat {
 namespace {
 
-constexpr int kKeys = 64;     // per CTA
+constexpr int kKeys = 128;    // per CTA
 constexpr int kQueries = 32;  // per step
-constexpr int kThreads = 128;
+constexpr int kWarps = kKeys / 16;
+constexpr int kThreads = 32 * kWarps;
 constexpr float kLog2e = 1.4426950408889634f;
 
 template <int D>
@@ -185,8 +187,8 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
 
-    // dS to shared memory as [query][key], then dQ += dS K^: warp w takes 16 queries (w % 2) and half the
-    // channels (w / 2).
+    // dS to shared memory as [query][key], then dQ += dS K^: warp w takes 16 queries (w % 2) and the channel
+    // slice w / 2 of kWarps / 2.
 #pragma unroll
     for (int j = 0; j < kQt; ++j)
 #pragma unroll
@@ -194,10 +196,10 @@ __global__ void __launch_bounds__(kThreads)
         s.ds[(j * 8 + 2 * t + (e & 1)) * Smem::kLdK + warp * 16 + g + 8 * (e / 2)] =
             __float2bfloat16_rn(dpt[j][e]);
     __syncthreads();
-    constexpr int kHalf = D / 2;
-    float dq[kHalf / 8][4];
+    constexpr int kSlice = D / (kWarps / 2);
+    float dq[kSlice / 8][4];
 #pragma unroll
-    for (int i = 0; i < kHalf / 8; ++i)
+    for (int i = 0; i < kSlice / 8; ++i)
 #pragma unroll
       for (int e = 0; e < 4; ++e) dq[i][e] = 0.0f;
 #pragma unroll
@@ -205,9 +207,9 @@ __global__ void __launch_bounds__(kThreads)
       uint32_t a[4];
       load_a(a, s.ds, Smem::kLdK, (warp % 2) * 16, kk * 16, lane);
 #pragma unroll
-      for (int i = 0; i < kHalf / 8; ++i) {
+      for (int i = 0; i < kSlice / 8; ++i) {
         uint32_t b[2];
-        load_b(b, s.kt, Smem::kLdK, (warp / 2) * kHalf + i * 8, kk * 16, lane);
+        load_b(b, s.kt, Smem::kLdK, (warp / 2) * kSlice + i * 8, kk * 16, lane);
         mma_16816(dq[i], a, b);
       }
     }
@@ -215,9 +217,9 @@ __global__ void __launch_bounds__(kThreads)
     for (int r = 0; r < 2; ++r) {
       const int query = m0 + (warp % 2) * 16 + g + 8 * r;
       if (query >= pb.seq_q) continue;
-      float* dst = dq_accum + (bh * pb.seq_q + query) * D + (warp / 2) * kHalf + 2 * t;
+      float* dst = dq_accum + (bh * pb.seq_q + query) * D + (warp / 2) * kSlice + 2 * t;
 #pragma unroll
-      for (int i = 0; i < kHalf / 8; ++i) {
+      for (int i = 0; i < kSlice / 8; ++i) {
         atomicAdd(dst + i * 8, dq[i][2 * r]);
         atomicAdd(dst + i * 8 + 1, dq[i][2 * r + 1]);
       }
