@@ -177,6 +177,22 @@ int run() {
     add({"self-attention sage8 pre-processing (quantizing)", sage_prep_ms, 0, 0});
     add({"self-attention sage8 incl. pre-processing", ms8 + sage_prep_ms,
          cuda::attention_flops(p8) / (ms8 + sage_prep_ms) / 1e9, 0});
+
+    // The portable kernel set (mma.sync, what GPUs other than sm_90 run) on the same operands.
+    auto portable = cuda::DeviceContext::create(0, quant::KernelSet::portable);
+    const struct {
+      const char* name;
+      const cuda::AttentionParams& params;
+      int min_sm;
+    } portable_rows[] = {{"portable: self-attention bf16 S=32760 H=12", p, 80},
+                         {"portable: cross-attention 32760 x 512", c, 80},
+                         {"portable: self-attention fp4 (emulated)", p4, 80},
+                         {"portable: self-attention sage8 (kernel)", p8, 89}};
+    for (const auto& row : portable_rows) {
+      if (portable->capability().sm() < row.min_sm) continue;
+      const double t = median_ms([&] { cuda::flash_attention(*portable, row.params); });
+      add({row.name, t, cuda::attention_flops(row.params) / t / 1e9, 0});
+    }
   }
   {  // The six GEMMs of a block in each linear mode, with the activation quantization they need.
     struct G {

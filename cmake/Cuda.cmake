@@ -21,13 +21,29 @@ if(FASTWAN_CUDA)
   set(CMAKE_CUDA_STANDARD_REQUIRED ON)
   find_package(CUDAToolkit REQUIRED)
   set(CMAKE_CUDA_ARCHITECTURES OFF)
-  set(FASTWAN_CUDA_GENCODE "-gencode=arch=compute_90a,code=sm_90a" CACHE STRING "nvcc -gencode flags")
+  # One fat binary for the GPUs FastWan-QAD's users own: A100 (80), RTX 30xx / A10 (86), RTX 40xx / L40 (89),
+  # H100 / H200 (90a), B200 (100), RTX 50xx (120), plus PTX of the newest for later GPUs. The Hopper kernels
+  # (wgmma, TMA, setmaxnreg) are compiled for sm_90a only (FASTWAN_CUDA_HOPPER_GENCODE, src/CMakeLists.txt).
+  set(FASTWAN_CUDA_ARCHS "80;86;89;90a;100;120" CACHE STRING "GPU architectures of the portable CUDA code")
+  set(FASTWAN_CUDA_GENCODE "")
+  foreach(arch IN LISTS FASTWAN_CUDA_ARCHS)
+    string(APPEND FASTWAN_CUDA_GENCODE " -gencode=arch=compute_${arch},code=sm_${arch}")
+  endforeach()
+  list(GET FASTWAN_CUDA_ARCHS -1 _newest)
+  string(APPEND FASTWAN_CUDA_GENCODE " -gencode=arch=compute_${_newest},code=compute_${_newest}")
+  string(STRIP "${FASTWAN_CUDA_GENCODE}" FASTWAN_CUDA_GENCODE)
+  set(FASTWAN_CUDA_HOPPER_GENCODE "-gencode=arch=compute_90a,code=sm_90a")
+  # What `fastwan --version` and `info` list: "sm_80 sm_86 ... sm_120 compute_120".
+  list(TRANSFORM FASTWAN_CUDA_ARCHS PREPEND "sm_" OUTPUT_VARIABLE _sm_names)
+  list(JOIN _sm_names " " FASTWAN_CUDA_ARCH_NAMES)
+  string(APPEND FASTWAN_CUDA_ARCH_NAMES " compute_${_newest}")
   separate_arguments(_gencode UNIX_COMMAND "${FASTWAN_CUDA_GENCODE}")
-  add_compile_options("$<$<COMPILE_LANGUAGE:CUDA>:${_gencode};--expt-relaxed-constexpr;-lineinfo>")
+  set(FASTWAN_CUDA_COMMON_FLAGS --expt-relaxed-constexpr -lineinfo)
+  add_compile_options("$<$<COMPILE_LANGUAGE:CUDA>:${_gencode};${FASTWAN_CUDA_COMMON_FLAGS}>")
   # cuDNN (shipped with the CUDA toolkit's library folder here and on the GPU machine): the decoders'
   # convolutions.
   find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
-  message(STATUS "fastwan: CUDA backend ON (${FASTWAN_CUDA_GENCODE}), cuDNN ${CUDNN_LIBRARY}")
+  message(STATUS "fastwan: CUDA backend ON (${FASTWAN_CUDA_ARCH_NAMES}), cuDNN ${CUDNN_LIBRARY}")
 else()
   message(STATUS "fastwan: CUDA backend OFF")
 endif()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU checks on a machine with an NVIDIA Hopper GPU, then one short table.
-#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve] [attn-qat] [train]     (default: the first four)
+#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve] [portable] [attn-qat] [train]  (default: the first four)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
@@ -17,6 +17,8 @@
 #            the MP4's last byte) and its MP4 read back; before it, three runs of `fastwan generate` with the same
 #            settings writing the same MP4 (their time without loading); both as min and median, and the
 #            difference against issue 15's bound (the server within 0.1 s of generate). Needs the MP4 module.
+#     portable  the portable kernel set forced on this GPU (--kernels portable): the DiT's GPU tests, every golden
+#            case and `fastwan bench` in bf16 and FP8 + sage8 (issue 20)
 #     attn-qat  Attn-QAT's training kernels: attn_qat_bench (issue 16's shapes) and the PyTorch package's tests
 #     train  python/examples/train_small.py (FASTWAN_TRAIN_ARGS, FASTWAN_TRAIN_TIMEOUT): exact, drop-in QAT and
 #            Attn-QAT training curves as CSV and PNG in $OUT/train
@@ -76,6 +78,31 @@ if want bench; then
     timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 5 --linear "$linear" --attention "$attention" \
       --json "$out/bench_$tag.json" >"$out/bench_$tag.log" 2>&1 || status=1
     tail -22 "$out/bench_$tag.log"
+  done
+fi
+
+# The portable kernel set (issue 20) forced on this Hopper GPU: the DiT's GPU tests (every mode) and every
+# golden case with --kernels portable (the attention kernel tests cover both sets in `tests` already), and
+# `fastwan bench` in bf16 and in FastWan-QAD-FP8's modes beside the Hopper set's rows of `bench`.
+if want portable; then
+  echo "== GPU tests of the DiT on the portable kernels (FASTWAN_TEST_KERNELS=portable)"
+  FASTWAN_TEST_KERNELS=portable timeout "${FASTWAN_TESTS_TIMEOUT:-300}" "$bin/gpu_tests" --gtest_color=no \
+    --gtest_filter='*WanDit*:*Attention*:*Sage8Kernel*:*Fp4Kernel*' >"$out/gpu_tests_portable.log" 2>&1 || status=1
+  grep -E "portable|rel L2|FAILED|Failure" "$out/gpu_tests_portable.log" | head -60
+  summary+=("gpu tests (portable): $(grep -E '^\[  PASSED  \]' "$out/gpu_tests_portable.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests_portable.log") failed")
+  echo "== golden cases on the GPU, --kernels portable"
+  for c in tests/data/golden/*/; do
+    timeout 120 "$bin/fastwan" verify "$c" --device cuda --kernels portable >"$out/verify_portable_$(basename "$c").log" 2>&1 ||
+      status=1
+    tail -1 "$out/verify_portable_$(basename "$c").log"
+  done | tee "$out/verify_portable.txt"
+  summary+=("verify --device cuda --kernels portable: $(grep -c '^PASS' "$out/verify_portable.txt") pass, $(grep -c '^FAIL' "$out/verify_portable.txt") fail")
+  for modes in ${FASTWAN_PORTABLE_BENCH_MODES:-bf16:bf16 fp8:sage8}; do
+    linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
+    echo "== fastwan bench --kernels portable --linear $linear --attention $attention"
+    timeout 300 "$bin/fastwan" bench --preset wan2.1-1.3b --runs 3 --kernels portable --linear "$linear" \
+      --attention "$attention" --json "$out/bench_portable_$tag.json" >"$out/bench_portable_$tag.log" 2>&1 || status=1
+    tail -22 "$out/bench_portable_$tag.log"
   done
 fi
 

@@ -75,7 +75,10 @@ Command add_bench(CLI::App& app) {
   sub->add_option("--linear", *linear,
                   "DiT linears: bf16, fp8 or fp8-row (default: bf16; --e2e: the model's)");
   sub->add_option("--attention", e2e->generate.attention,
-                  "DiT self-attention: bf16 or sage8 (default: bf16; --e2e: the model's)");
+                  "DiT self-attention: bf16, sage8 or fp4 (default: bf16; --e2e: the model's)");
+  sub->add_option(
+      "--kernels", e2e->generate.kernels,
+      "GPU kernels: auto (Hopper's on sm_90, else portable), hopper or portable (mma.sync, sm_80+)");
 #ifdef FASTWAN_HAVE_CUDA
   auto options = std::make_shared<BenchOptions>();
   auto json = std::make_shared<std::string>();
@@ -94,6 +97,9 @@ Command add_bench(CLI::App& app) {
             auto attention = quant::parse_attention_mode(e2e->generate.attention.value_or("bf16"));
             if (!attention) return fail(attention.error().message());
             options->modes.attention = *attention;
+            auto kernels = quant::parse_kernel_choice(e2e->generate.kernels.value_or("auto"));
+            if (!kernels) return fail(kernels.error().message());
+            options->modes.kernels = *kernels;
             options->runs = *runs;
             auto report = run_bench(*options);
             if (!report) return fail(report.error().message());

@@ -124,8 +124,10 @@ Command add_generate(CLI::App& app) {
           "DiT linears: bf16, fp8 (per-tensor), fp8-row or nvfp4 (emulated on the GPU) (default: as the "
           "checkpoint was trained, where the device runs it)");
   opt.add("--attention", f->attention,
-          "DiT self-attention: bf16, sage8 (SageAttention2's 8-bit scheme) or fp4 (Attn-QAT's FP4, CPU "
-          "only so far) (default: as --linear)");
+          "DiT self-attention: bf16, sage8 (SageAttention2's 8-bit scheme) or fp4 (Attn-QAT's FP4) "
+          "(default: as --linear)");
+  opt.add("--kernels", f->kernels,
+          "GPU kernels: auto (Hopper's on sm_90, else portable), hopper or portable (mma.sync, sm_80+)");
   sub->add_option("--save-latents", f->save_latents,
                   "Also write the sampler's latents (safetensors) for fastwan decode; numbered like -o");
   auto from = std::make_shared<std::string>();

@@ -83,8 +83,10 @@ Command add_serve(CLI::App& app) {
         name, [&target](const std::string& v) { target = v; }, help);
   };
   optional("--device", f.device, "cpu or cuda (default: cuda when available)");
-  optional("--linear", f.linear, "DiT linears: bf16, fp8 or fp8-row (default: the checkpoint's)");
-  optional("--attention", f.attention, "DiT self-attention: bf16 (default)");
+  optional("--linear", f.linear, "DiT linears: bf16, fp8, fp8-row or nvfp4 (default: the checkpoint's)");
+  optional("--attention", f.attention, "DiT self-attention: bf16, sage8 or fp4 (default: the checkpoint's)");
+  optional("--kernels", f.kernels,
+           "GPU kernels: auto (Hopper's on sm_90, else portable), hopper or portable (mma.sync, sm_80+)");
   return {sub, [=] {
             server::JobOptions o = *jobs;
             o.max_disk_bytes = static_cast<int64_t>(*disk_mb * (1 << 20));

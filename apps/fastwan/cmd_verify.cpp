@@ -12,7 +12,8 @@ namespace {
 enum class Outcome { pass, fail, skip };
 
 // One case: its table, then "PASS <case>", "FAIL <case>: <why>" or "SKIP <case>: <why>".
-Outcome verify_case(const std::string& dir, VerifyDevice device, const std::string& skip_reason) {
+Outcome verify_case(const std::string& dir, const VerifyOptions& options, const std::string& skip_reason) {
+  const VerifyDevice device = options.device;
   // The case is named by its folder, also when the folder cannot be read.
   std::string name = std::filesystem::path(dir).lexically_normal().filename().string();
   if (name.empty()) name = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
@@ -31,8 +32,6 @@ Outcome verify_case(const std::string& dir, VerifyDevice device, const std::stri
     std::printf("SKIP %s: %s\n", name.c_str(), skip_reason.c_str());
     return Outcome::skip;
   }
-  VerifyOptions options;
-  options.device = device;
   auto verifier = find_verifier(gc->component, options.device);
   if (!verifier) return failed(verifier.error().message());
   const auto t0 = std::chrono::steady_clock::now();
@@ -46,7 +45,10 @@ Outcome verify_case(const std::string& dir, VerifyDevice device, const std::stri
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%s (%s%s, %s, %.2f s)\n%s", name.c_str(), gc->component.c_str(),
               gc->has_modes ? (", " + gc->modes.describe()).c_str() : "",
-              device == VerifyDevice::cuda ? "cuda" : "cpu", secs, report->table().c_str());
+              device == VerifyDevice::cuda
+                  ? ("cuda, " + std::string(quant::kernel_choice_name(options.kernels)) + " kernels").c_str()
+                  : "cpu",
+              secs, report->table().c_str());
   if (!report->passed()) return failed(report->first_failure());
   std::printf("PASS %s\n", name.c_str());
   return Outcome::pass;
@@ -62,8 +64,17 @@ Command add_verify(CLI::App& app) {
   auto device = std::make_shared<std::string>("cpu");
   sub->add_option("CASE_DIR", *dirs, "Golden case folders (format: tests/data/golden/README.md)")->required();
   sub->add_option("--device", *device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  auto kernels = std::make_shared<std::string>("auto");
+  sub->add_option("--kernels", *kernels,
+                  "--device cuda: the DiT's kernel set, auto (Hopper's on sm_90, else portable), hopper or "
+                  "portable");
   return {sub, [=] {
-            const VerifyDevice d = *device == "cuda" ? VerifyDevice::cuda : VerifyDevice::cpu;
+            VerifyOptions options;
+            options.device = *device == "cuda" ? VerifyDevice::cuda : VerifyDevice::cpu;
+            auto choice = quant::parse_kernel_choice(*kernels);
+            if (!choice) return fail(choice.error().message());
+            options.kernels = *choice;
+            const VerifyDevice d = options.device;
             // A machine without a GPU (or a build without CUDA) cannot run the cuda cases: skipped, not
             // failed.
             std::string skip;
@@ -71,7 +82,7 @@ Command add_verify(CLI::App& app) {
               if (auto chosen = choose_device(Device::cuda); !chosen) skip = chosen.error().message();
             int passed = 0, failed = 0, skipped = 0;
             for (const std::string& dir : *dirs) {
-              switch (verify_case(dir, d, skip)) {
+              switch (verify_case(dir, options, skip)) {
                 case Outcome::pass:
                   ++passed;
                   break;

@@ -80,9 +80,9 @@ int main(int argc, char** argv) {
                  "CPU threads for the reference path (default: all cores; or the FASTWAN_THREADS variable)")
       ->check(CLI::Range(1, 4096));
 
-  const std::vector<Command> commands = {add_generate(app), add_info(app),    add_verify(app), add_synth(app),
-                                         add_encode(app),   add_decode(app),  add_bench(app),  add_convert(app),
-                                         add_serve(app),    add_help(app)};
+  const std::vector<Command> commands = {
+      add_generate(app), add_info(app),  add_verify(app),  add_synth(app), add_encode(app),
+      add_decode(app),   add_bench(app), add_convert(app), add_serve(app), add_help(app)};
 
   const std::vector<std::string> names = command_names(app);
   if (const std::string word = command_word(argc, argv);

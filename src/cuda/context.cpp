@@ -7,10 +7,14 @@
 
 namespace fastwan::cuda {
 
-std::shared_ptr<DeviceContext> DeviceContext::create(int ordinal) {
+std::shared_ptr<DeviceContext> DeviceContext::create(int ordinal, std::optional<quant::KernelSet> kernels) {
   auto ctx = std::shared_ptr<DeviceContext>(new DeviceContext());
   ctx->ordinal_ = ordinal;
   ctx->make_current();
+  FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.major, cudaDevAttrComputeCapabilityMajor, ordinal));
+  FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.minor, cudaDevAttrComputeCapabilityMinor, ordinal));
+  ctx->kernels_ =
+      kernels.value_or(ctx->capability_.major == 9 ? quant::KernelSet::hopper : quant::KernelSet::portable);
   install_device_allocator();
   FW_CUDA_CHECK(cudaStreamCreate(&ctx->stream_));
   return ctx;
@@ -37,6 +41,16 @@ ConvEngine& DeviceContext::convs() {
   std::lock_guard<std::mutex> lock(mu_);
   if (!convs_) convs_ = {new_conv_engine(), delete_conv_engine};
   return *convs_;
+}
+
+Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal) {
+  FW_ASSIGN_OR_RETURN(DeviceInfo info, device_info(ordinal));
+  const quant::ComputeCapability cc{info.major, info.minor};
+  FW_ASSIGN_OR_RETURN(quant::KernelSet set, quant::resolve_kernel_set(options.kernels, cc, info.name));
+  if (Status s = quant::kernel_set_supports(set, cc, options); !s.ok())
+    return Error(s.error().message() + " (" + info.name + ", --kernels " +
+                 std::string(quant::kernel_set_name(set)) + ")");
+  return DeviceContext::create(ordinal, set);
 }
 
 bool DeviceContext::first_use(const void* key) {

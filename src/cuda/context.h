@@ -11,7 +11,11 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+
+#include "fastwan/status.h"
+#include "quant/kernel_sets.h"
 
 namespace fastwan::cuda {
 
@@ -20,14 +24,18 @@ class ConvEngine;  // conv.cpp
 
 class DeviceContext {
  public:
-  // A context on device `ordinal` with a stream of its own. Throws CudaError when the device is unusable.
-  static std::shared_ptr<DeviceContext> create(int ordinal = 0);
+  // A context on device `ordinal` with a stream of its own, running `kernels` (default: the device's own
+  // set, quant::resolve_kernel_set's auto). Throws CudaError when the device is unusable.
+  static std::shared_ptr<DeviceContext> create(int ordinal = 0, std::optional<quant::KernelSet> kernels = {});
   ~DeviceContext();
   DeviceContext(const DeviceContext&) = delete;
   DeviceContext& operator=(const DeviceContext&) = delete;
 
   int ordinal() const { return ordinal_; }
   cudaStream_t stream() const { return stream_; }
+  // Which kernels the ops queued on this context use where there is a choice (the DiT's attention).
+  quant::KernelSet kernels() const { return kernels_; }
+  quant::ComputeCapability capability() const { return capability_; }
   // Makes this context's device the calling thread's current device.
   void make_current() const;
 
@@ -39,11 +47,17 @@ class DeviceContext {
  private:
   DeviceContext() = default;
   int ordinal_ = 0;
+  quant::KernelSet kernels_ = quant::KernelSet::portable;
+  quant::ComputeCapability capability_;
   cudaStream_t stream_ = nullptr;
   std::mutex mu_;
   std::unique_ptr<GemmEngine, void (*)(GemmEngine*)> gemms_{nullptr, nullptr};
   std::unique_ptr<ConvEngine, void (*)(ConvEngine*)> convs_{nullptr, nullptr};
   std::set<const void*> seen_;
 };
+
+// A context for a DiT in `options` on device `ordinal`: the kernel set options.kernels resolves to there, or
+// an Error naming the GPU and what the set or a mode needs (quant/kernel_sets.h).
+Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal = 0);
 
 }  // namespace fastwan::cuda

@@ -16,10 +16,10 @@ bool device_available() {
   return n > 0;
 }
 
-Expected<DeviceInfo> device_info() {
+Expected<DeviceInfo> device_info(int ordinal) {
   if (!device_available()) return Error("no CUDA device is available (driver missing or no GPU)");
   cudaDeviceProp p{};
-  FW_CUDA_CHECK(cudaGetDeviceProperties(&p, 0));
+  FW_CUDA_CHECK(cudaGetDeviceProperties(&p, ordinal));
   DeviceInfo i;
   i.name = p.name;
   i.sm_count = p.multiProcessorCount;

@@ -15,7 +15,7 @@ namespace fastwan::cuda {
 
 // Whether a CUDA device can be used (driver present, at least one device). Never throws.
 bool device_available();
-// Device 0's name, SM count and memory; an Error when there is no usable GPU.
+// A device's name, SM count and memory; an Error when there is no usable GPU.
 struct DeviceInfo {
   std::string name;
   int sm_count = 0;
@@ -23,7 +23,12 @@ struct DeviceInfo {
   size_t total_memory = 0;
   size_t max_smem_per_block = 0;
 };
-Expected<DeviceInfo> device_info();
+Expected<DeviceInfo> device_info(int ordinal = 0);
+
+// The GPU architectures this binary has code for ("sm_80 sm_86 ... compute_120"), and an Error naming the
+// device and its compute capability when none of them runs on it (code_probe.cu).
+const char* compiled_architectures();
+Status check_device_code(const DeviceInfo& info, int ordinal = 0);
 
 // Device tensors are allocated with plain cudaMalloc (see the arena for activations). Installs the
 // allocator that Tensor::empty(..., Device::cuda) uses.

@@ -232,6 +232,7 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   std::optional<VideoFormat> format;
   std::optional<quant::LinearMode> linear;
   std::optional<quant::AttentionMode> attention;
+  std::optional<quant::KernelChoice> kernels;
   FW_RETURN_IF_ERROR(
       parse_if(f.sampler, sampler, "--sampler", [](const std::string& s) { return parse_sampler_kind(s); }));
   FW_RETURN_IF_ERROR(parse_if(f.decoder, decoder, "--decoder", parse_decoder_kind));
@@ -241,6 +242,7 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   FW_RETURN_IF_ERROR(parse_if(f.format, format, "--format", parse_video_format));
   FW_RETURN_IF_ERROR(parse_if(f.linear, linear, "--linear", quant::parse_linear_mode));
   FW_RETURN_IF_ERROR(parse_if(f.attention, attention, "--attention", quant::parse_attention_mode));
+  FW_RETURN_IF_ERROR(parse_if(f.kernels, kernels, "--kernels", quant::parse_kernel_choice));
   FW_RETURN_IF_ERROR(check_numbers(f));
 
   GeneratePlan p;
@@ -255,8 +257,13 @@ Expected<GeneratePlan> plan_generation(const GenerateFlags& f) {
   p.family_ambiguity = chosen.ambiguity;
   const FamilyDefaults d = family_defaults(p.family);
   FW_ASSIGN_OR_RETURN(p.device, choose_device(device));
-  const ModesGuess modes = default_model_options(p.variant, p.device.note, p.device.backend.runs);
+  const quant::KernelChoice kernel_choice = kernels.value_or(quant::KernelChoice::automatic);
+  const ModesGuess modes = default_model_options(p.variant, p.device.note, [&](quant::ModelOptions o) {
+    o.kernels = kernel_choice;
+    return p.device.backend.runs(o);
+  });
   p.modes = modes.options;
+  p.modes.kernels = kernel_choice;
   p.modes_reason = modes.reason;
   if (linear) p.modes.linear = *linear;
   if (attention) p.modes.attention = *attention;

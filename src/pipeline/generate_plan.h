@@ -27,7 +27,8 @@ struct GenerateFlags {
   std::string text_encoder, vae, tokenizer;  // parts named apart from --model (single files)
   std::vector<std::string> loras;            // --lora FILE[:SCALE], repeatable
   std::optional<int> width, height, frames, fps, steps, crf;
-  std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps, linear, attention;
+  std::optional<std::string> sampler, decoder, rng, device, family, format, timesteps, linear, attention,
+      kernels;
   std::optional<double> cfg_scale, flow_shift;
   std::optional<uint64_t> seed;  // unset (-s -1): a random seed, printed with the settings
   std::string output = "out.mp4";

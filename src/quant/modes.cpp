@@ -12,6 +12,10 @@ constexpr std::array<std::pair<LinearMode, std::string_view>, 4> kLinear{{{Linea
                                                                           {LinearMode::nvfp4, "nvfp4"}}};
 constexpr std::array<std::pair<AttentionMode, std::string_view>, 3> kAttention{
     {{AttentionMode::bf16, "bf16"}, {AttentionMode::sage8, "sage8"}, {AttentionMode::fp4, "fp4"}}};
+constexpr std::array<std::pair<KernelChoice, std::string_view>, 3> kKernels{
+    {{KernelChoice::automatic, "auto"},
+     {KernelChoice::hopper, "hopper"},
+     {KernelChoice::portable, "portable"}}};
 
 }  // namespace
 
@@ -27,6 +31,18 @@ Expected<AttentionMode> parse_attention_mode(std::string_view name) {
     if (text == name) return mode;
   return Error("--attention " + std::string(name) + ": unknown mode (expected " +
                std::string(attention_mode_values()) + ")");
+}
+
+Expected<KernelChoice> parse_kernel_choice(std::string_view name) {
+  for (const auto& [choice, text] : kKernels)
+    if (text == name) return choice;
+  return Error("--kernels " + std::string(name) + ": unknown kernel set (expected auto, hopper or portable)");
+}
+
+std::string_view kernel_choice_name(KernelChoice choice) {
+  for (const auto& [c, text] : kKernels)
+    if (c == choice) return text;
+  return "?";
 }
 
 std::string_view linear_mode_name(LinearMode mode) {
@@ -50,8 +66,10 @@ std::string_view attention_mode_values() {
 }
 
 std::string ModelOptions::describe() const {
-  return "linear " + std::string(linear_mode_name(linear)) + ", attention " +
-         std::string(attention_mode_name(attention));
+  std::string text = "linear " + std::string(linear_mode_name(linear)) + ", attention " +
+                     std::string(attention_mode_name(attention));
+  if (kernels != KernelChoice::automatic) text += ", kernels " + std::string(kernel_choice_name(kernels));
+  return text;
 }
 
 }  // namespace fastwan::quant

@@ -19,6 +19,10 @@
 //             fp4      Attn-QAT's FP4 attention as the sm_120 inference kernel computes it (NVFP4 Q, K, V and
 //                      single-level P; quant/fp4_attention.h): how FastWan-QAD-1.3B was trained. The GPU
 //                      emulates it exactly on bf16 tensor cores (ops/cuda/attention.h)
+//   kernels   auto     the Hopper set on sm_90, the portable set elsewhere (quant/kernel_sets.h)
+//             hopper   wgmma/TMA kernels (sm_90a only): the fast path
+//             portable mma.sync kernels and cuBLASLt, for every GPU from sm_80 on (and the H100, to test
+//             them)
 #pragma once
 
 #include <string>
@@ -30,21 +34,26 @@ namespace fastwan::quant {
 
 enum class LinearMode { bf16, fp8, fp8_row, nvfp4 };
 enum class AttentionMode { bf16, sage8, fp4 };
+enum class KernelChoice { automatic, hopper, portable };
 
 Expected<LinearMode> parse_linear_mode(
     std::string_view name);  // errors name --linear and the accepted values
 Expected<AttentionMode> parse_attention_mode(std::string_view name);
 std::string_view linear_mode_name(LinearMode mode);  // "bf16", "fp8", "fp8-row", "nvfp4"
 std::string_view attention_mode_name(AttentionMode mode);
-std::string_view linear_mode_values();     // "bf16, fp8, fp8-row or nvfp4"
-std::string_view attention_mode_values();  // "bf16, sage8 or fp4"
+std::string_view linear_mode_values();                              // "bf16, fp8, fp8-row or nvfp4"
+std::string_view attention_mode_values();                           // "bf16, sage8 or fp4"
+Expected<KernelChoice> parse_kernel_choice(std::string_view name);  // "auto", "hopper", "portable"
+std::string_view kernel_choice_name(KernelChoice choice);
 
-// How a DiT runs: the quantized linears (the ten of every block) and the self-attention.
+// How a DiT runs: the quantized linears (the ten of every block), the self-attention, and on a GPU the kernel
+// set that computes them.
 struct ModelOptions {
   LinearMode linear = LinearMode::bf16;
   AttentionMode attention = AttentionMode::bf16;
+  KernelChoice kernels = KernelChoice::automatic;
 
-  std::string describe() const;  // "linear fp8, attention bf16"
+  std::string describe() const;  // "linear fp8, attention bf16" (", kernels portable" when not auto)
   bool operator==(const ModelOptions&) const = default;
 };
 

@@ -72,6 +72,7 @@ enum class VerifyDevice { cpu, cuda };
 
 struct VerifyOptions {
   VerifyDevice device = VerifyDevice::cpu;
+  quant::KernelChoice kernels = quant::KernelChoice::automatic;  // cuda: the DiT's kernel set
 };
 
 using Verifier = std::function<Expected<VerifyReport>(const GoldenCase&, const VerifyOptions&)>;

@@ -1,5 +1,6 @@
-// The sm_90a flash-attention kernel against the CPU reference (small shapes, every edge case of the tiling)
-// and against a simple fp32 GPU kernel at the real 480p length (S = 32,760, sampled query rows).
+// The flash-attention kernels (the Hopper and the portable set) against the CPU reference (small shapes,
+// every edge case of the tiling) and against a simple fp32 GPU kernel at the real 480p length (S = 32,760,
+// sampled query rows).
 #include "cuda/device.h"
 #include "gpu/gpu_test_util.h"
 #include "gpu/reference_kernels.h"
@@ -43,11 +44,14 @@ Operands upload(const Tensor& q, const Tensor& k, const Tensor& v) {
   return o;
 }
 
-class AttentionGpu : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+class AttentionGpu
+    : public ::testing::TestWithParam<std::tuple<std::tuple<int, int, int>, quant::KernelSet>> {};
 
 TEST_P(AttentionGpu, MatchesCpuReference) {
   FW_REQUIRE_GPU();
-  const auto [sq, sk, h] = GetParam();
+  const auto [shape, set] = GetParam();
+  const auto [sq, sk, h] = shape;
+  FW_CONTEXT_OR_SKIP(ctx, set);
   const Tensor q = bf16_round(random_tensor({sq, h, 128}, 1, 2.0f));
   const Tensor k = bf16_round(random_tensor({sk, h, 128}, 2, 2.0f));
   const Tensor v = bf16_round(random_tensor({sk, h, 128}, 3));
@@ -57,7 +61,7 @@ TEST_P(AttentionGpu, MatchesCpuReference) {
   const Tensor ref = ops::attention(q, k, v, opt).reshape({sq, h * 128});
   Tensor lse = test::poisoned({h, sq}, DType::f32);
   o.params.lse = lse.data<float>();
-  cuda::flash_attention(test::context(), o.params);
+  cuda::flash_attention(*ctx, o.params);
   const double err = test::rel_l2(o.out, ref);
   // The log-sum-exp output: ln sum_j exp(scale q_i . k_j) per head and row, in double on the host.
   Tensor want_lse = Tensor::empty({h, sq}, DType::f32);
@@ -76,21 +80,26 @@ TEST_P(AttentionGpu, MatchesCpuReference) {
       want_lse.f32()[hh * sq + i] = static_cast<float>(m + std::log(sum));
     }
   const auto lse_diff = ops::compare(cuda::to_host(lse), want_lse);
-  std::printf("attention sq=%d sk=%d h=%d: rel L2 %.3e, lse max abs %.3e\n", sq, sk, h, err,
-              lse_diff.max_abs);
+  std::printf("attention (%s) sq=%d sk=%d h=%d: rel L2 %.3e, lse max abs %.3e\n",
+              quant::kernel_set_name(set).data(), sq, sk, h, err, lse_diff.max_abs);
   EXPECT_LT(err, 1e-2);
   EXPECT_FALSE(lse_diff.has_nan);
   EXPECT_LT(lse_diff.max_abs, 1e-2);
 }
 
 // Tile edges: exact multiples of 128, ragged query and key tails, a single key block, cross-attention to 512.
-INSTANTIATE_TEST_SUITE_P(Shapes, AttentionGpu,
-                         ::testing::Values(std::tuple{128, 128, 1}, std::tuple{300, 300, 2},
-                                           std::tuple{72, 24, 2}, std::tuple{1000, 512, 3},
-                                           std::tuple{257, 1100, 2}, std::tuple{64, 7, 1}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, AttentionGpu,
+    ::testing::Combine(::testing::Values(std::tuple{128, 128, 1}, std::tuple{300, 300, 2},
+                                         std::tuple{72, 24, 2}, std::tuple{1000, 512, 3},
+                                         std::tuple{257, 1100, 2}, std::tuple{64, 7, 1}),
+                       ::testing::Values(quant::KernelSet::hopper, quant::KernelSet::portable)));
 
-TEST(AttentionGpuFullLength, MatchesFp32GpuReferenceAt480p) {
+class AttentionGpuFullLength : public ::testing::TestWithParam<quant::KernelSet> {};
+
+TEST_P(AttentionGpuFullLength, MatchesFp32GpuReferenceAt480p) {
   FW_REQUIRE_GPU();
+  FW_CONTEXT_OR_SKIP(ctx, GetParam());
   const int s = 32760, h = 12;
   cuda::install_device_allocator();
   Tensor q = test::poisoned({h, s, 128}, DType::bf16), k = test::poisoned({h, s, 128}, DType::bf16);
@@ -99,7 +108,7 @@ TEST(AttentionGpuFullLength, MatchesFp32GpuReferenceAt480p) {
   test::fill_random_bf16(k, 12, 2.0f);
   test::fill_random_bf16(vt, 13, 1.0f);
   cuda::AttentionParams p{q.raw(), k.raw(), vt.raw(), out.raw(), h, s, s, s, h * 128, 0.08838834764831845f};
-  cuda::flash_attention(test::context(), p);
+  cuda::flash_attention(*ctx, p);
   // fp32 reference on every 97th query row (338 rows x 12 heads).
   const int stride = 97, rows = (s + stride - 1) / stride;
   Tensor ref = test::poisoned({rows, h * 128}, DType::f32);
@@ -111,11 +120,15 @@ TEST(AttentionGpuFullLength, MatchesFp32GpuReferenceAt480p) {
     std::copy(got.f32() + static_cast<int64_t>(r) * stride * h * 128,
               got.f32() + (static_cast<int64_t>(r) * stride + 1) * h * 128, picked.f32() + r * h * 128);
   const auto d = ops::compare(picked, want);
-  std::printf("attention S=32760 vs fp32 GPU reference: rel L2 %.3e, max abs %.3e\n", d.rel_l2, d.max_abs);
+  std::printf("attention (%s) S=32760 vs fp32 GPU reference: rel L2 %.3e, max abs %.3e\n",
+              quant::kernel_set_name(GetParam()).data(), d.rel_l2, d.max_abs);
   EXPECT_FALSE(d.has_nan);
   EXPECT_LT(d.rel_l2, 1e-2);
   EXPECT_FALSE(ops::compare(got, got).has_nan) << "unwritten output rows";
 }
+
+INSTANTIATE_TEST_SUITE_P(KernelSets, AttentionGpuFullLength,
+                         ::testing::Values(quant::KernelSet::hopper, quant::KernelSet::portable));
 
 }  // namespace
 }  // namespace fastwan

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "common/test_util.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
@@ -17,11 +20,57 @@ namespace fastwan::test {
     if (!::fastwan::cuda::device_available()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 
-// The device context the kernel tests run their ops on (one per test program, device 0).
-inline cuda::DeviceContext& context() {
-  static std::shared_ptr<cuda::DeviceContext> ctx = cuda::DeviceContext::create();
+// The kernel set the GPU tests run where there is a choice: FASTWAN_TEST_KERNELS=hopper or portable (how
+// scripts/gpu-check.sh runs every test on the portable set), else auto (the device's own).
+inline quant::KernelChoice test_kernels() {
+  const char* text = std::getenv("FASTWAN_TEST_KERNELS");
+  if (!text || !*text) return quant::KernelChoice::automatic;
+  auto choice = quant::parse_kernel_choice(text);
+  if (!choice) {
+    std::fprintf(stderr, "FASTWAN_TEST_KERNELS: %s\n", choice.error().message().c_str());
+    std::exit(2);
+  }
+  return *choice;
+}
+
+// A new context on device 0 running the test kernel set (the model tests: one per model).
+inline std::shared_ptr<cuda::DeviceContext> new_context() {
+  auto ctx = cuda::context_for(quant::ModelOptions{.kernels = test_kernels()});
+  if (!ctx) {
+    std::fprintf(stderr, "%s\n", ctx.error().message().c_str());
+    std::exit(2);
+  }
   return *ctx;
 }
+
+// The device context the kernel tests run their ops on (one per test program, device 0).
+inline cuda::DeviceContext& context() {
+  static std::shared_ptr<cuda::DeviceContext> ctx = new_context();
+  return *ctx;
+}
+
+// A context running `set` (the attention tests cover both sets in every run), or null where this GPU
+// cannot run it (the Hopper set off sm_90).
+inline cuda::DeviceContext* context(quant::KernelSet set) {
+  static std::shared_ptr<cuda::DeviceContext> contexts[2];
+  auto& slot = contexts[static_cast<int>(set)];
+  if (!slot) {
+    auto info = cuda::device_info();
+    if (!info) return nullptr;
+    const quant::ComputeCapability cc{info->major, info->minor};
+    const auto choice =
+        set == quant::KernelSet::hopper ? quant::KernelChoice::hopper : quant::KernelChoice::portable;
+    if (!quant::resolve_kernel_set(choice, cc, info->name)) return nullptr;
+    slot = cuda::DeviceContext::create(0, set);
+  }
+  return slot.get();
+}
+
+// The context of `set` in a test body, or skip the test where this GPU has no such kernels.
+#define FW_CONTEXT_OR_SKIP(var, set)                                   \
+  ::fastwan::cuda::DeviceContext* var = ::fastwan::test::context(set); \
+  if (!var)                                                            \
+  GTEST_SKIP() << "this GPU does not run the " << ::fastwan::quant::kernel_set_name(set) << " kernels"
 
 // A device tensor of `shape` in `dtype`, filled with 0xFF bytes (NaN) so unwritten elements show up.
 inline Tensor poisoned(const Shape& shape, DType dtype) {

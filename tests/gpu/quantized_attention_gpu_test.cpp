@@ -107,16 +107,20 @@ Tensor rows_of(const Tensor& x, int64_t r0, int64_t n) {
   return out;
 }
 
-class Sage8KernelGpu : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+class Sage8KernelGpu
+    : public ::testing::TestWithParam<std::tuple<std::tuple<int, int, int>, quant::KernelSet>> {};
 
 // Every query row against the oracle; at the long lengths, whole 16-row slices (a Q group never straddles
 // them) at the start, the middle and the ragged end.
 TEST_P(Sage8KernelGpu, MatchesCpuOracle) {
   FW_REQUIRE_GPU();
-  const auto [sq, sk, h] = GetParam();
+  const auto [shape, set] = GetParam();
+  const auto [sq, sk, h] = shape;
+  FW_CONTEXT_OR_SKIP(ctx, set);
+  if (ctx->capability().sm() < 89) GTEST_SKIP() << "no FP8 tensor cores";
   const auto in = test::biased_attention_inputs(sq, sk, h, 21);
   Sage8Operands o = quantize_on_host(in.q, in.k, in.v);
-  cuda::flash_attention(test::context(), o.params);
+  cuda::flash_attention(*ctx, o.params);
   const Tensor got = cuda::to_host(o.out).to_f32();
   EXPECT_FALSE(ops::compare(got, got).has_nan) << "unwritten or non-finite output";
   std::vector<int64_t> slices;
@@ -130,18 +134,20 @@ TEST_P(Sage8KernelGpu, MatchesCpuOracle) {
     const int64_t n = sq <= 2048 ? sq : std::min<int64_t>(16, sq - r0);
     const Tensor ref = quant::sage8_attention(rows_of(in.q, r0, n), in.k, in.v, kScale).reshape({n, h * 128});
     const double err = ops::compare(rows_of(got, r0, n), ref).rel_l2;
-    std::printf("sage8 kernel sq=%d sk=%d h=%d rows [%lld, %lld): rel L2 vs CPU oracle %.3e\n", sq, sk, h,
-                static_cast<long long>(r0), static_cast<long long>(r0 + n), err);
+    std::printf("sage8 kernel (%s) sq=%d sk=%d h=%d rows [%lld, %lld): rel L2 vs CPU oracle %.3e\n",
+                quant::kernel_set_name(set).data(), sq, sk, h, static_cast<long long>(r0),
+                static_cast<long long>(r0 + n), err);
     EXPECT_LT(err, 3e-3);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, Sage8KernelGpu,
-                         ::testing::Values(std::tuple{1, 1, 1}, std::tuple{77, 77, 2},
-                                           std::tuple{128, 128, 1}, std::tuple{1000, 1000, 2},
-                                           std::tuple{300, 1100, 2}, std::tuple{200, 77, 1},
-                                           std::tuple{32760, 32760, 12}, std::tuple{32768, 32768, 2},
-                                           std::tuple{75600, 75600, 1}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Sage8KernelGpu,
+    ::testing::Combine(::testing::Values(std::tuple{1, 1, 1}, std::tuple{77, 77, 2}, std::tuple{128, 128, 1},
+                                         std::tuple{1000, 1000, 2}, std::tuple{300, 1100, 2},
+                                         std::tuple{200, 77, 1}, std::tuple{32760, 32760, 12},
+                                         std::tuple{32768, 32768, 2}, std::tuple{75600, 75600, 1}),
+                       ::testing::Values(quant::KernelSet::hopper, quant::KernelSet::portable)));
 
 // Random bf16 qkv rows [S, 3 * heads * 128] through the pre-processing, against the oracle's quantizers on
 // the bf16 values the q/k-norm kernel writes in bf16 mode (that kernel is tested against the CPU in
@@ -257,12 +263,16 @@ TEST(Sage8PreprocessingGpu, CodesAndScalesMatchTheOracle) {
 // The kernel against exact fp32 attention on K-biased inputs, beside the oracle's own error on the same
 // inputs: cosine >= 0.9993 and rel L2 within 1.1x of the scheme's (issue 12). The pre-processing is checked
 // code for code above; the whole GPU path (pre-processing and kernel in the DiT) in wan_dit_gpu_test.
-TEST(Sage8KernelGpuAccuracy, AsCloseToExactAsSageAttention2Is) {
+class Sage8KernelGpuAccuracy : public ::testing::TestWithParam<quant::KernelSet> {};
+
+TEST_P(Sage8KernelGpuAccuracy, AsCloseToExactAsSageAttention2Is) {
   FW_REQUIRE_GPU();
+  FW_CONTEXT_OR_SKIP(ctx, GetParam());
+  if (ctx->capability().sm() < 89) GTEST_SKIP() << "no FP8 tensor cores";
   const int64_t s = 2000, h = 2;
   const auto in = test::biased_attention_inputs(s, s, h, 41);
   Sage8Operands o = quantize_on_host(in.q, in.k, in.v);
-  cuda::flash_attention(test::context(), o.params);
+  cuda::flash_attention(*ctx, o.params);
   const Tensor got = cuda::to_host(o.out).to_f32().reshape({s, h, 128});
   const auto scheme = test::attention_closeness(in.q, in.k, in.v, quant::sage8_attention, "sage8 CPU oracle");
   const auto gpu = test::attention_closeness(
@@ -270,6 +280,9 @@ TEST(Sage8KernelGpuAccuracy, AsCloseToExactAsSageAttention2Is) {
   EXPECT_GT(gpu.cosine, 0.9993);
   EXPECT_LT(gpu.rel_l2, 1.1 * scheme.rel_l2);
 }
+
+INSTANTIATE_TEST_SUITE_P(KernelSets, Sage8KernelGpuAccuracy,
+                         ::testing::Values(quant::KernelSet::hopper, quant::KernelSet::portable));
 
 // φ on host rows [S, heads, 128]: per 16 channels of a token (Q, K) or per 16 tokens of a channel (V).
 Tensor fp4_values(const Tensor& x, bool along_tokens) {
@@ -289,13 +302,16 @@ Tensor fp4_values(const Tensor& x, bool along_tokens) {
   return y;
 }
 
-class Fp4KernelGpu : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+class Fp4KernelGpu
+    : public ::testing::TestWithParam<std::tuple<std::tuple<int, int, int>, quant::KernelSet>> {};
 
 // The kernel on φ'd operands (exact in bf16) against the oracle, which quantizes the same values again (φ is
 // idempotent on them); the last key block is partial in most shapes and is the first one visited.
 TEST_P(Fp4KernelGpu, MatchesCpuOracle) {
   FW_REQUIRE_GPU();
-  const auto [sq, sk, h] = GetParam();
+  const auto [shape, set] = GetParam();
+  const auto [sq, sk, h] = shape;
+  FW_CONTEXT_OR_SKIP(ctx, set);
   const auto in = test::biased_attention_inputs(sq, sk, h, 51);
   const Tensor q = fp4_values(in.q, false), k = fp4_values(in.k, false), v = fp4_values(in.v, true);
   const int64_t vt_stride = (sk + 7) / 8 * 8;
@@ -311,22 +327,23 @@ TEST_P(Fp4KernelGpu, MatchesCpuOracle) {
   cuda::AttentionParams p{qd.raw(), kd.raw(), vd.raw(), out.raw(), h, sq, sk, static_cast<int>(vt_stride),
                           h * 128,  kScale};
   p.operands = cuda::AttentionOperands::fp4;
-  cuda::flash_attention(test::context(), p);
+  cuda::flash_attention(*ctx, p);
   const int64_t n = std::min(sq, 256);  // the oracle on the first rows (it costs sq * sk * 128 per head)
   const Tensor ref = quant::fp4_attention(rows_of(q, 0, n), k, v, kScale).reshape({n, h * 128});
   const Tensor got = cuda::to_host(out).to_f32();
   EXPECT_FALSE(ops::compare(got, got).has_nan) << "unwritten or non-finite output";
   const double err = ops::compare(rows_of(got, 0, n), ref).rel_l2;
-  std::printf("fp4 kernel sq=%d sk=%d h=%d: rel L2 vs CPU oracle %.3e (first %lld rows)\n", sq, sk, h, err,
-              static_cast<long long>(n));
+  std::printf("fp4 kernel (%s) sq=%d sk=%d h=%d: rel L2 vs CPU oracle %.3e (first %lld rows)\n",
+              quant::kernel_set_name(set).data(), sq, sk, h, err, static_cast<long long>(n));
   EXPECT_LT(err, 3e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, Fp4KernelGpu,
-                         ::testing::Values(std::tuple{1, 1, 1}, std::tuple{77, 77, 2},
-                                           std::tuple{128, 128, 1}, std::tuple{1000, 1000, 2},
-                                           std::tuple{300, 1100, 2}, std::tuple{200, 77, 1},
-                                           std::tuple{4000, 32760, 2}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Fp4KernelGpu,
+    ::testing::Combine(::testing::Values(std::tuple{1, 1, 1}, std::tuple{77, 77, 2}, std::tuple{128, 128, 1},
+                                         std::tuple{1000, 1000, 2}, std::tuple{300, 1100, 2},
+                                         std::tuple{200, 77, 1}, std::tuple{4000, 32760, 2}),
+                       ::testing::Values(quant::KernelSet::hopper, quant::KernelSet::portable)));
 
 // The φ variants of the q/k-norm kernel and of the V transpose against φ of the plain kernels' bf16 output.
 TEST(Fp4PreprocessingGpu, NormAndTransposeWriteTheOraclesValues) {

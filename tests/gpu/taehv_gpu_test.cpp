@@ -24,8 +24,7 @@ TEST(TaehvGpu, RealFrameSizeMatchesCpuInBothSchedules) {
   FW_REQUIRE_GPU();
   ASSERT_OK_AND_ASSIGN(TaehvDecoder cpu,
                        TaehvDecoder::load(test::golden_case("taehv_taew2_1") + "/taew2_1.safetensors"));
-  ASSERT_OK_AND_ASSIGN(cuda::TaehvDecoderCuda gpu,
-                       cuda::TaehvDecoderCuda::create(cpu, cuda::DeviceContext::create()));
+  ASSERT_OK_AND_ASSIGN(cuda::TaehvDecoderCuda gpu, cuda::TaehvDecoderCuda::create(cpu, test::new_context()));
   const Tensor latents = test::random_tensor({1, 16, 2, 60, 104}, 3);
   const Tensor ref = test::decode_all(cpu, latents);
   ASSERT_EQ(ref.shape(), (Shape{5, 3, 480, 832}));

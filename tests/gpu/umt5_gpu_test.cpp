@@ -40,7 +40,7 @@ TEST(Umt5Gpu, WideModelLongPromptMatchesCpu) {
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 37 + 11) % c.vocab_size);
   ASSERT_OK_AND_ASSIGN(Tensor ref, cpu.forward(ids));
   ASSERT_OK_AND_ASSIGN(auto weights, cuda::upload_umt5_weights(c, store));
-  cuda::Umt5EncoderCuda gpu(cuda::DeviceContext::create(), c, std::move(weights));
+  cuda::Umt5EncoderCuda gpu(test::new_context(), c, std::move(weights));
   ASSERT_OK_AND_ASSIGN(Tensor rows, cpu.embed(ids));
   ASSERT_OK_AND_ASSIGN(Tensor out, gpu.forward(rows));
   const double err = test::rel_l2(out.contiguous(), ref);

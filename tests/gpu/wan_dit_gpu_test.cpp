@@ -42,7 +42,7 @@ TEST_P(WanDitGpuModes, RealWidthTwoLayersMatchCpuReference) {
   ASSERT_OK_AND_ASSIGN(auto cpu_mode, WanTransformer3DModel::load(config, store, modes));
   ASSERT_OK_AND_ASSIGN(Tensor ref, cpu_mode.forward(latents, t, context));
 
-  auto ctx = cuda::DeviceContext::create();
+  auto ctx = test::new_context();
   ASSERT_OK_AND_ASSIGN(auto weights, cuda::upload_dit_weights(*ctx, config, store, modes.linear));
   cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights), modes.attention);
   ASSERT_OK(dit.prepare(3, 60, 104, 512));

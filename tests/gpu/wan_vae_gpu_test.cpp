@@ -24,7 +24,7 @@ TEST(WanVaeGpu, RealGeometryAtFrameSizeMatchesCpu) {
   test::TempDir dir;
   ASSERT_OK(synthesize_vae(dir.path().string(), SynthPreset::wan21_1_3b, 4));
   ASSERT_OK_AND_ASSIGN(WanVaeDecoder cpu, WanVaeDecoder::load(dir.file("vae")));
-  ASSERT_OK_AND_ASSIGN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu, cuda::DeviceContext::create()));
+  ASSERT_OK_AND_ASSIGN(auto gpu, cuda::WanVaeDecoderCuda::create(cpu, test::new_context()));
   const Tensor latents = test::random_tensor({1, 16, 2, 60, 104}, 5);
   const Tensor ref = test::decode_all(cpu, latents);
   const Tensor got = test::decode_all(*gpu, latents);

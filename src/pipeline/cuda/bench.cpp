@@ -175,7 +175,8 @@ Expected<BenchReport> run_bench(const BenchOptions& o) {
     const double before = used_gb();
     log_info("bench: synthesizing real-size DiT weights on the GPU (" + std::to_string(config.num_layers) +
              " layers)");
-    auto ctx = cuda::DeviceContext::create();
+    FW_ASSIGN_OR_RETURN(auto ctx, cuda::context_for(o.modes));
+    log_info("bench: DiT on the " + std::string(quant::kernel_set_name(ctx->kernels())) + " kernels");
     auto weights = cuda::random_dit_weights(*ctx, config, 1, o.modes.linear);
     cuda::WanDitCuda dit(std::move(ctx), config, std::move(weights), o.modes.attention);
     FW_RETURN_IF_ERROR(dit.prepare(lt, lh, lw, o.text_tokens));

@@ -3,6 +3,7 @@
 // the video writer stay on the host. Each stage holds its weights on the GPU only while it is loaded.
 #include "pipeline/cuda/cuda_backend.h"
 
+#include "core/log.h"
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "cuda/device.h"
@@ -73,16 +74,25 @@ class CudaDenoiser : public Denoiser {
 Backend cuda_backend() {
   Backend b;
   b.name = "cuda";
+  // The GPU, its architecture and the kernel set --kernels auto picks there; an Error when the binary has no
+  // code for it or its architecture is older than the kernels need.
   b.probe = []() -> Expected<std::string> {
     FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
-    if (info.major < 9)
-      return Error("the CUDA kernels are built for Hopper (sm_90a); " + info.name + " is sm_" +
-                   std::to_string(info.major) + std::to_string(info.minor));
-    return info.name;
+    const quant::ComputeCapability cc{info.major, info.minor};
+    FW_ASSIGN_OR_RETURN(quant::KernelSet set,
+                        quant::resolve_kernel_set(quant::KernelChoice::automatic, cc, info.name));
+    FW_RETURN_IF_ERROR(cuda::check_device_code(info));
+    return info.name + ", sm_" + std::to_string(cc.sm()) + ", " + std::string(quant::kernel_set_name(set)) +
+           " kernels";
   };
-  // sm_90a runs every mode: FP8 and 8-bit attention natively, NVFP4 linears and FP4 attention emulated
-  // exactly on bf16 tensor cores.
-  b.runs = [](const quant::ModelOptions&) { return true; };
+  // The modes the chosen kernel set computes on this GPU (every one on Hopper; quant/kernel_sets.h).
+  b.runs = [](const quant::ModelOptions& options) {
+    auto info = cuda::device_info();
+    if (!info) return false;
+    const quant::ComputeCapability cc{info->major, info->minor};
+    auto set = quant::resolve_kernel_set(options.kernels, cc, info->name);
+    return set && quant::kernel_set_supports(*set, cc, options).ok();
+  };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));
@@ -99,7 +109,9 @@ Backend cuda_backend() {
   b.load_denoiser = [](const ModelFolder& f,
                        const quant::ModelOptions& options) -> Expected<std::unique_ptr<Denoiser>> {
     FW_ASSIGN_OR_RETURN(WeightStore store, open_transformer_weights(f));
-    auto ctx = cuda::DeviceContext::create();
+    FW_ASSIGN_OR_RETURN(auto ctx, cuda::context_for(options));
+    log_info("DiT: " + options.describe() + " on the " + std::string(quant::kernel_set_name(ctx->kernels())) +
+             " kernels (sm_" + std::to_string(ctx->capability().sm()) + ")");
     auto weights = cuda::upload_dit_weights(*ctx, f.dit, store, options.linear);
     if (!weights) return weights.error().with_context("transformer " + f.transformer);
     return std::unique_ptr<Denoiser>(new CudaDenoiser(

@@ -8,11 +8,12 @@
 
 namespace fastwan {
 
-Expected<VerifyReport> verify_wan_dit_cuda(const GoldenCase& c, const VerifyOptions&) {
-  FW_ASSIGN_OR_RETURN(auto info, cuda::device_info());
+Expected<VerifyReport> verify_wan_dit_cuda(const GoldenCase& c, const VerifyOptions& options) {
   FW_ASSIGN_OR_RETURN(WanDitConfig config, WanDitConfig::load(c.path("config.json")));
   FW_ASSIGN_OR_RETURN(WeightStore store, WeightStore::open(c.dir));
-  auto ctx = cuda::DeviceContext::create();
+  quant::ModelOptions modes = c.modes;
+  modes.kernels = options.kernels;
+  FW_ASSIGN_OR_RETURN(auto ctx, cuda::context_for(modes));
   FW_ASSIGN_OR_RETURN(cuda::DitWeights weights,
                       cuda::upload_dit_weights(*ctx, config, store, c.modes.linear));
   FW_ASSIGN_OR_RETURN(Tensor latents, c.tensor("hidden_states"));

@@ -4,15 +4,9 @@
 #pragma once
 
 #include "ops/cuda/amax.cuh"
-#include "ops/cuda/attention/pipeline.cuh"
-#include "ops/cuda/attention/softmax.cuh"
+#include "ops/cuda/attention/fragment.cuh"
 
 namespace fastwan::cuda::attention {
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
-}
 
 template <bool kVScale, class Softmax>
 __device__ __forceinline__ void store_output(const KernelArgs& args, const ConsumerThread& t, int q_tile,

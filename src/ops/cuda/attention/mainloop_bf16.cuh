@@ -9,7 +9,7 @@
 #pragma once
 
 #include "ops/cuda/attention/epilogue.cuh"
-#include "ops/cuda/fp4_attention.cuh"
+#include "ops/cuda/attention/pipeline.cuh"
 
 namespace fastwan::cuda::attention {
 
@@ -19,38 +19,6 @@ struct Bf16Mainloop {
   static constexpr bool kFp4 = Traits::kReverse;
   using Storage = SharedStorage<Traits>;
   using Ring = RingSlot<Traits::kStages>;
-
-  // P as bf16 pairs in the A-fragment order of the P.V wgmma.
-  static __device__ __forceinline__ void pack_p(const float (&sc)[64], uint32_t (&p)[32]) {
-#pragma unroll
-    for (int c = 0; c < 16; ++c) {
-      p[2 * c] = pack_bf16(sc[4 * c], sc[4 * c + 1]);
-      p[2 * c + 1] = pack_bf16(sc[4 * c + 2], sc[4 * c + 3]);
-    }
-  }
-
-  // φ (unrounded scale) on every 16 keys of each row: a row's 16 keys of a group sit in the four threads of a
-  // quad (chunks 2g and 2g + 1, two columns each), so the block amax is a quad reduction.
-  static __device__ __forceinline__ void quantize_p(float (&sc)[64]) {
-#pragma unroll
-    for (int g = 0; g < 8; ++g)
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float* x[4] = {&sc[8 * g + 2 * r], &sc[8 * g + 2 * r + 1], &sc[8 * g + 4 + 2 * r],
-                       &sc[8 * g + 5 + 2 * r]};
-        float a = fmaxf(fmaxf(*x[0], *x[1]), fmaxf(*x[2], *x[3]));  // P >= 0
-        a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1));
-        a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
-        const Fp4Block block(a);
-#pragma unroll
-        for (int i = 0; i < 4; ++i) *x[i] = block.unrounded(*x[i]);
-      }
-  }
-
-  static __device__ __forceinline__ void rescale(float (&o)[64], const Correction& corr) {
-#pragma unroll
-    for (int i = 0; i < 64; ++i) o[i] *= corr.row[(i % 4) / 2];
-  }
 
   // S = Q . K^T for this warpgroup's 64 rows (8 k-steps of 16 over head_dim, 4 per 64-column part).
   static __device__ __forceinline__ void issue_qk(const Storage& s, int wg, int stage, float (&sc)[64]) {

@@ -75,16 +75,4 @@ __device__ __forceinline__ void produce(SharedStorage<Traits>& s, const CUtensor
   }
 }
 
-// Where a consumer thread sits in the wgmma fragments: its warpgroup's 64 rows of the tile, its two rows
-// (row_in_wg and row_in_wg + 8) and its columns 8 c + col_in_chunk + {0, 1}.
-struct ConsumerThread {
-  int wg, warp, lane, row_in_wg, col_in_chunk;
-  __device__ ConsumerThread(int warpgroup, int tid)
-      : wg(warpgroup),
-        warp(tid / 32),
-        lane(tid % 32),
-        row_in_wg(warp * 16 + lane / 4),
-        col_in_chunk((lane % 4) * 2) {}
-};
-
 }  // namespace fastwan::cuda::attention

@@ -60,4 +60,18 @@ struct KernelArgs {
   float* lse;
 };
 
+inline KernelArgs kernel_args(const AttentionParams& p) {
+  return {static_cast<__nv_bfloat16*>(p.out),
+          p.heads,
+          p.seq_q,
+          p.seq_kv,
+          p.out_stride,
+          p.scale * 1.4426950408889634f,
+          p.amax,
+          p.q_scale,
+          p.k_scale,
+          p.v_scale,
+          p.lse};
+}
+
 }  // namespace fastwan::cuda::attention

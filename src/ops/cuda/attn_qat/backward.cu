@@ -10,7 +10,7 @@
 // per CTA rather than 64 halve the dQ atomics (one per query, channel and CTA) and the Q/dO tile loads.
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
-#include "ops/cuda/attn_qat/mma.cuh"
+#include "ops/cuda/mma.cuh"
 #include "ops/cuda/exp2.cuh"
 #include "ops/cuda/fp4_attention.cuh"
 

@@ -1,10 +1,10 @@
-// The attention kernel family's entry: one kernel template (roles, barriers, register split) instantiated
-// per operand type with its mainloop, and the host launch (tensor maps, checks, shared memory).
+// The Hopper kernels of the attention family (sm_90a): one kernel template (roles, barriers, register split)
+// instantiated per operand type with its mainloop, and the host launch (tensor maps, shared memory).
 #include <cuda_bf16.h>
 
 #include "cuda/check.h"
 #include "cuda/tensor_map.h"
-#include "ops/cuda/attention.h"
+#include "ops/cuda/attention/launch.h"
 #include "ops/cuda/attention/mainloop_bf16.cuh"
 #include "ops/cuda/attention/mainloop_sage8.cuh"
 
@@ -52,17 +52,7 @@ void launch(DeviceContext& ctx, const AttentionParams& p) {
   const CUtensorMap tm_vt =
       make_tensor_map_3d_sw128(p.vt, element, {vt_keys, kD, h},
                                {uint64_t(p.vt_stride) * kBytes, uint64_t(p.vt_stride) * kD * kBytes}, box);
-  const KernelArgs args{static_cast<__nv_bfloat16*>(p.out),
-                        p.heads,
-                        p.seq_q,
-                        p.seq_kv,
-                        p.out_stride,
-                        p.scale * 1.4426950408889634f,
-                        p.amax,
-                        p.q_scale,
-                        p.k_scale,
-                        p.v_scale,
-                        p.lse};
+  const KernelArgs args = kernel_args(p);
   const int smem = sizeof(typename Mainloop::Storage) + 1024;
   const dim3 grid((p.seq_q + kBlockM - 1) / kBlockM, p.heads);
   auto* kernel = &attention_kernel<Mainloop>;
@@ -73,36 +63,17 @@ void launch(DeviceContext& ctx, const AttentionParams& p) {
 }
 
 }  // namespace
-}  // namespace attention
 
-double attention_flops(const AttentionParams& p) {
-  return 4.0 * p.heads * static_cast<double>(p.seq_q) * p.seq_kv * kAttentionHeadDim;
-}
-
-void flash_attention(DeviceContext& ctx, const AttentionParams& p) {
-  FW_CHECK(p.heads > 0 && p.seq_q > 0 && p.seq_kv > 0, "flash_attention: empty problem");
-  FW_CHECK(p.out_stride >= p.heads * kAttentionHeadDim && p.out_stride % 2 == 0,
-           "flash_attention: bad out_stride");
+void launch_hopper(DeviceContext& ctx, const AttentionParams& p) {
   switch (p.operands) {
     case AttentionOperands::bf16:
-      FW_CHECK(p.vt_stride >= p.seq_kv && p.vt_stride % 8 == 0,
-               "flash_attention: bf16 vt_stride must be >= seq_kv and % 8");
-      attention::launch<attention::Bf16Mainloop<attention::Bf16Traits>>(ctx, p);
-      return;
+      return launch<Bf16Mainloop<Bf16Traits>>(ctx, p);
     case AttentionOperands::fp4:
-      FW_CHECK(p.vt_stride >= p.seq_kv && p.vt_stride % 8 == 0,
-               "flash_attention: fp4 vt_stride must be >= seq_kv and % 8");
-      attention::launch<attention::Bf16Mainloop<attention::Fp4Traits>>(ctx, p);
-      return;
+      return launch<Bf16Mainloop<Fp4Traits>>(ctx, p);
     case AttentionOperands::sage8:
-      FW_CHECK(p.vt_stride >= (p.seq_kv + 15) / 16 * 16 && p.vt_stride % 16 == 0,
-               "flash_attention: sage8 vt_stride must be >= seq_kv rounded up to 16, and % 16");
-      FW_CHECK(p.q_scale && p.k_scale && p.v_scale,
-               "flash_attention: sage8 needs q_scale, k_scale and v_scale");
-      attention::launch<attention::Sage8Mainloop>(ctx, p);
-      return;
+      return launch<Sage8Mainloop>(ctx, p);
   }
-  FW_CHECK(false, "flash_attention: unknown operand type");
 }
 
+}  // namespace attention
 }  // namespace fastwan::cuda

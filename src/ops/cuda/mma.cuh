@@ -1,10 +1,12 @@
-// The warp-level bf16 tensor-core product mma.sync.m16n8k16 (sm_80 and later) and its fragments, read from
-// shared memory rows with 32-bit loads. With g = lane / 4 and t = lane % 4, a thread holds
-//   A (16 x 16, row-major): a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..], a[3] =
-//   A[g+8][2t+8..] B (16 x 8, "col": B^T rows in memory): b[0] = B^T[g][2t, 2t+1], b[1] = B^T[g][2t+8, 2t+9]
+// The warp-level tensor-core products mma.sync (sm_80 and later; the Attn-QAT kernels and the portable
+// attention) and their fragments. bf16 m16n8k16 fragments are read from shared memory rows with 32-bit
+// loads. With g = lane / 4 and t = lane % 4, a thread holds
+//   A (16 x 16, row-major): a[0] = A[g][2t, 2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..],
+//                           a[3] = A[g+8][2t+8..]
+//   B (16 x 8, "col": B^T rows in memory): b[0] = B^T[g][2t, 2t+1], b[1] = B^T[g][2t+8, 2t+9]
 //   C (16 x 8, fp32): c[0], c[1] = C[g][2t, 2t+1], c[2], c[3] = C[g+8][2t, 2t+1]
 // so the C fragments of n-tiles 2kk and 2kk+1 are, packed to bf16, the A fragment of k-step kk of the next
-// product (FlashAttention-2's P from registers). Shared-memory rows are padded by 8 elements: with a row
+// product (FlashAttention-2's P from registers). Shared-memory rows are padded by 16 bytes: with a row
 // stride of 4 (mod 32) words, the 32 lanes of a fragment load hit 32 different banks.
 #pragma once
 
@@ -12,7 +14,7 @@
 
 #include <cstdint>
 
-namespace fastwan::cuda::attn_qat {
+namespace fastwan::cuda {
 
 __device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   asm volatile(
@@ -20,6 +22,30 @@ __device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4],
       "{%0, %1, %2, %3};"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// The 8-bit products m16n8k32: INT8 (sm_80 and later, exact in int32) and FP8 e4m3 (sm_89 and later). Four
+// consecutive k per 32-bit register: a[0] = A[g][4t..4t+3], a[1] = A[g+8][4t..], a[2] = A[g][16+4t..],
+// a[3] = A[g+8][16+4t..]; b[0] = B^T[g][4t..4t+3], b[1] = B^T[g][16+4t..]; C as above.
+__device__ __forceinline__ void mma_16832_s8(int (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+__device__ __forceinline__ void mma_16832_e4m3(float (&c)[4], const uint32_t (&a)[4],
+                                               const uint32_t (&b)[2]) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 890
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+  __trap();  // no FP8 tensor cores: the host never launches this here (quant/kernel_sets.h)
+#endif
 }
 
 __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
@@ -87,4 +113,4 @@ __device__ __forceinline__ void load_rows_transposed(__nv_bfloat16* tile_t, int 
   }
 }
 
-}  // namespace fastwan::cuda::attn_qat
+}  // namespace fastwan::cuda
