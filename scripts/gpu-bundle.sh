@@ -8,9 +8,13 @@
 #                                 in .gpu/bin, and the module's libav closure (Debian's, 129 libraries, 160 MB)
 #                                 as .gpu/mp4lib.tar.xz (49 MB): it fits the 64 MiB a device call can carry only
 #                                 without the test binaries
+# The bundle carries sm_90a code only (FASTWAN_BUNDLE_ARCHS, default 90a: the GPU machine is an H100 or H200):
+# the fat binary's six architectures would not fit the 64 MiB a call carries beside the working tree. It is
+# built in build/ (whose FASTWAN_CUDA_ARCHS cache entry it sets; `cmake -B build -DFASTWAN_CUDA_ARCHS=...`
+# sets it back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTWAN_CUDA_ARCHS="${FASTWAN_BUNDLE_ARCHS:-90a}" >/dev/null
 cmake --build build
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib
 cp -L /usr/lib/x86_64-linux-gnu/libsentencepiece.so.0 .gpu/lib/

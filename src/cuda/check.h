@@ -17,6 +17,13 @@ class CudaError : public InternalError {
   using InternalError::InternalError;
 };
 
+// A device allocation that does not fit: the message names the bytes asked for, the GPU's free and total
+// memory and what needs less (device.cpp), so a size too large for a 16-24 GB card is one plain line.
+class DeviceMemoryError : public CudaError {
+ public:
+  using CudaError::CudaError;
+};
+
 [[noreturn]] void throw_cuda_error(const char* call, const char* file, int line, const std::string& what);
 
 }  // namespace fastwan::cuda

@@ -1,7 +1,9 @@
 #include "cuda/device.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "cuda/check.h"
 
@@ -34,10 +36,32 @@ namespace {
 
 std::atomic<size_t> g_allocated{0}, g_peak{0};
 
+std::string gigabytes(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GB", static_cast<double>(bytes) / 1e9);
+  return text;
+}
+
+[[noreturn]] void throw_out_of_memory(size_t bytes) {
+  cudaGetLastError();  // not sticky: the context stays usable
+  size_t free_b = 0, total = 0;
+  cudaMemGetInfo(&free_b, &total);
+  int ordinal = 0;
+  cudaGetDevice(&ordinal);
+  cudaDeviceProp p{};
+  cudaGetDeviceProperties(&p, ordinal);
+  throw DeviceMemoryError("GPU memory: " + gigabytes(bytes) + " more are needed, " + gigabytes(free_b) +
+                          " are free of " + gigabytes(total) + " on " + p.name +
+                          " (fewer frames, a smaller size or --decoder taehv need less)");
+}
+
 std::shared_ptr<Storage> cuda_storage(size_t bytes) {
   void* p = nullptr;
   const size_t size = bytes == 0 ? 256 : bytes;
-  FW_CUDA_CHECK(cudaMalloc(&p, size));
+  if (const cudaError_t e = cudaMalloc(&p, size); e == cudaErrorMemoryAllocation)
+    throw_out_of_memory(size);
+  else
+    FW_CUDA_CHECK(e);
   const size_t now = g_allocated += size;
   size_t peak = g_peak.load();
   while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {

@@ -57,5 +57,25 @@ TEST(UploaderGpu, ManyUploadsBeforeFinish) {
   }
 }
 
+// A size that cannot fit is one plain line naming the bytes asked for and the GPU's free and total memory,
+// and the device stays usable after it.
+TEST(DeviceMemoryGpu, TooLargeAnAllocationNamesFreeAndNeededMemory) {
+  FW_REQUIRE_GPU();
+  cuda::install_device_allocator();
+  const int64_t elements = int64_t{1} << 50;  // 2 PB of bf16
+  try {
+    Tensor t = Tensor::empty({elements}, DType::bf16, Device::cuda);
+    FAIL() << "a 2 PB allocation succeeded";
+  } catch (const cuda::DeviceMemoryError& e) {
+    const std::string m = e.what();
+    std::printf("%s\n", m.c_str());
+    EXPECT_EQ(m.rfind("GPU memory: 2251799.81 GB more are needed, ", 0), 0u) << m;
+    EXPECT_NE(m.find(" are free of "), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+  }
+  Tensor small = test::poisoned({1024}, DType::bf16);  // still usable
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+}
+
 }  // namespace
 }  // namespace fastwan
