@@ -42,8 +42,8 @@ Status kernel_set_supports(KernelSet set, ComputeCapability cc, const ModelOptio
       if (cc.sm() < 89) return Error("--linear fp8 needs FP8 tensor cores (sm_89 or newer), not" + on);
       break;
     case LinearMode::fp8_row:
-      if (cc.sm() < 90)
-        return Error("--linear fp8-row needs cuBLASLt's per-row FP8 scales (sm_90 or newer), not" + on);
+      if (cc.major != 9 && cc.major != 10)  // outer-vector scales: Hopper and the data-centre Blackwells
+        return Error("--linear fp8-row needs cuBLASLt's per-row FP8 scales (sm_90 or sm_100), not" + on);
       break;
   }
   if (options.attention == AttentionMode::sage8 && cc.sm() < 89)

@@ -5,7 +5,8 @@
 //             with FP8 per tensor and per row (outer-vector scales).
 //   portable  sm_80 and newer: mma.sync attention (bf16, and FP4 attention emulated exactly as on Hopper;
 //             8-bit attention with the INT8 and FP8 mma.sync of sm_89 and newer), cuBLASLt GEMMs (bf16 and
-//             the emulated NVFP4 everywhere; FP8 per tensor from sm_89, per row from sm_90).
+//             the emulated NVFP4 everywhere; FP8 per tensor from sm_89, per row on sm_90 and sm_100, where
+//             cuBLASLt has outer-vector scales).
 #pragma once
 
 #include <string>

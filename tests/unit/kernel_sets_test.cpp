@@ -58,11 +58,15 @@ TEST(KernelSets, PortableModesFollowTheTensorCores) {
   ASSERT_FALSE(sage_a100.ok());
   EXPECT_EQ(sage_a100.error().message(),
             "--attention sage8 needs FP8 tensor cores (sm_89 or newer), not on sm_80");
-  // Per-row FP8 scales are cuBLASLt's outer-vector mode: Hopper and newer.
+  // Per-row FP8 scales are cuBLASLt's outer-vector mode: Hopper and the data-centre Blackwells.
   EXPECT_FALSE(
       kernel_set_supports(KernelSet::portable, kRtx4090, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
   EXPECT_TRUE(
       kernel_set_supports(KernelSet::portable, kH100, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
+  EXPECT_TRUE(
+      kernel_set_supports(KernelSet::portable, kB200, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
+  EXPECT_FALSE(
+      kernel_set_supports(KernelSet::portable, kRtx5090, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
 }
 
 TEST(KernelSets, ParseAndDescribe) {
