@@ -80,6 +80,9 @@ std::string describe_generate_defaults(const std::string& dir) {
      << "\n";
   auto device = choose_device(std::nullopt);
   os << "device: " << (device ? device->note : device.error().message()) << "\n";
+#ifdef FASTWAN_CUDA_BUILD
+  os << "gpu code: " << FASTWAN_CUDA_BUILD << "\n";
+#endif
   return os.str();
 }
 

@@ -379,6 +379,7 @@ TEST_F(GenerateCli, EveryBadFlagValueIsAOneLineErrorAndWritesNothing) {
       {"--family sd" + y4m, "--family: unknown model family 'sd' (expected fastwan-qad or wan2.1)"},
       {"--linear int4" + y4m, "--linear int4: unknown mode (expected bf16, fp8, fp8-row or nvfp4)"},
       {"--attention sage9" + y4m, "--attention sage9: unknown mode (expected bf16, sage8 or fp4)"},
+      {"--kernels ampere" + y4m, "--kernels ampere: unknown kernel set (expected auto, hopper or portable)"},
       {"--cfg-scale -2" + y4m, "--cfg-scale -2.000000: expected a finite value >= 0 (1 = off)"},
       {"--cfg-scale nan" + y4m, "--cfg-scale nan: expected a finite value >= 0"},
       {"--cfg-scale 5x" + y4m, "--cfg-scale 5x: expected a number"},
