@@ -29,7 +29,8 @@ Status WanAttention::set_linear_mode(quant::LinearMode mode, const std::string& 
   return to_out_0.set_mode(mode, prefix + ".to_out.0");
 }
 
-Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const RopeTables* rope) const {
+Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const RopeTables* rope,
+                                const parallel::UlyssesShard* shard) const {
   const int64_t dim = to_q.out_features(), head_dim = dim / heads;
   Tensor q = ops::rms_norm(to_q(x), eps, norm_q.weight).reshape({x.dim(0), heads, head_dim});
   Tensor k = ops::rms_norm(to_k(context), eps, norm_k.weight).reshape({context.dim(0), heads, head_dim});
@@ -38,11 +39,17 @@ Tensor WanAttention::operator()(const Tensor& x, const Tensor& context, const Ro
     q = ops::rope_interleaved(q, rope->cos, rope->sin);
     k = ops::rope_interleaved(k, rope->cos, rope->sin);
   }
+  if (shard) {
+    q = parallel::tokens_to_heads(q, *shard);
+    k = parallel::tokens_to_heads(k, *shard);
+    v = parallel::tokens_to_heads(v, *shard);
+  }
   ops::AttentionOptions options;
   options.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   Tensor o = mode == quant::AttentionMode::sage8 ? quant::sage8_attention(q, k, v, options.scale)
              : mode == quant::AttentionMode::fp4 ? quant::fp4_attention(q, k, v, options.scale)
                                                  : ops::attention(q, k, v, options);
+  if (shard) o = parallel::heads_to_tokens(o, *shard);
   return to_out_0(o.reshape({x.dim(0), dim}));
 }
 

@@ -6,6 +6,7 @@
 #include "models/common/nn.h"
 #include "models/wan_dit/config.h"
 #include "models/wan_dit/rope.h"
+#include "parallel/ulysses.h"
 
 namespace fastwan {
 
@@ -23,8 +24,11 @@ struct WanAttention {
   // to_q, to_k, to_v and to_out.0 in `mode` (nn::Linear::set_mode).
   Status set_linear_mode(quant::LinearMode mode, const std::string& prefix);
   // x: [S, dim] queries; context: [L, dim] keys/values source (x itself for self-attention).
-  // rope: applied to q and k when given (self-attention only).
-  Tensor operator()(const Tensor& x, const Tensor& context, const RopeTables* rope) const;
+  // rope: applied to q and k when given (self-attention only; the rows of x's tokens). shard: x holds this
+  // rank's tokens of a sequence-parallel world (self-attention only): q, k and v go to a head shard for the
+  // product and the output comes back (parallel/ulysses.h).
+  Tensor operator()(const Tensor& x, const Tensor& context, const RopeTables* rope,
+                    const parallel::UlyssesShard* shard = nullptr) const;
 };
 
 }  // namespace fastwan

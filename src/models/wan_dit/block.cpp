@@ -32,14 +32,14 @@ Status WanTransformerBlock::set_linear_mode(quant::LinearMode mode, const std::s
 }
 
 Tensor WanTransformerBlock::operator()(const Tensor& x, const Tensor& text, const Tensor& timestep_proj,
-                                       const RopeTables& rope) const {
+                                       const RopeTables& rope, const parallel::UlyssesShard* shard) const {
   const int64_t dim = x.dim(1);
   // e[i] = scale_shift_table[0, i] + timestep_proj[i]: shift, scale, gate, c_shift, c_scale, c_gate.
   const Tensor e = ops::add(scale_shift_table.to_f32().reshape({6, dim}), timestep_proj.reshape({6, dim}));
   auto chunk = [&](int i) { return e.select(0, i); };
 
   Tensor h = ops::modulate(ops::layer_norm(x, eps), chunk(1), chunk(0));
-  Tensor r = ops::gated_add(x, attn1(h, h, &rope), chunk(2));
+  Tensor r = ops::gated_add(x, attn1(h, h, &rope, shard), chunk(2));
 
   h = norm2.weight.defined() ? ops::layer_norm(r, eps, norm2.weight, norm2.bias) : r;
   r = ops::add(r, attn2(h, text, nullptr));

@@ -26,9 +26,10 @@ struct WanTransformerBlock {
                                             const std::string& prefix);
   // The ten quantized linears of a block (attn1, attn2, ffn.net.0.proj, ffn.net.2) in `mode`.
   Status set_linear_mode(quant::LinearMode mode, const std::string& prefix);
-  // x: [S, dim]; text: [L, dim]; timestep_proj: [6 * dim].
-  Tensor operator()(const Tensor& x, const Tensor& text, const Tensor& timestep_proj,
-                    const RopeTables& rope) const;
+  // x: [S, dim]; text: [L, dim]; timestep_proj: [6 * dim]; rope: x's rows. With a shard, x is this rank's
+  // tokens of a sequence-parallel world (only the self-attention communicates).
+  Tensor operator()(const Tensor& x, const Tensor& text, const Tensor& timestep_proj, const RopeTables& rope,
+                    const parallel::UlyssesShard* shard = nullptr) const;
 };
 
 }  // namespace fastwan

@@ -1,7 +1,10 @@
 #include "models/wan_dit/transformer.h"
 
+#include <optional>
+
 #include "core/log.h"
 #include "models/checkpoint.h"
+#include "parallel/ulysses.h"
 
 namespace fastwan {
 
@@ -41,6 +44,16 @@ Expected<WanTransformer3DModel> WanTransformer3DModel::load(const WanDitConfig& 
 
 Expected<Tensor> WanTransformer3DModel::forward(const Tensor& latents, float timestep, const Tensor& context,
                                                 const DitTrace& trace) const {
+  return run(latents, timestep, context, nullptr, trace);
+}
+
+Expected<Tensor> WanTransformer3DModel::forward(const Tensor& latents, float timestep, const Tensor& context,
+                                                parallel::Communicator& comm, const DitTrace& trace) const {
+  return run(latents, timestep, context, &comm, trace);
+}
+
+Expected<Tensor> WanTransformer3DModel::run(const Tensor& latents, float timestep, const Tensor& context,
+                                            parallel::Communicator* comm, const DitTrace& trace) const {
   const WanDitConfig& c = config_;
   const auto& p = c.patch_size;
   if (latents.ndim() != 5 || latents.dim(0) != 1 || latents.dim(1) != c.in_channels)
@@ -78,10 +91,20 @@ Expected<Tensor> WanTransformer3DModel::forward(const Tensor& latents, float tim
   emit("timestep_proj", cond.timestep_proj);
   emit("text_embed_out", cond.text);
 
-  const RopeTables rope = wan_rope_tables(c, gt, gh, gw);
+  RopeTables rope = wan_rope_tables(c, gt, gh, gw);
+  // Sequence parallel: this rank's rows of the tokens and of the RoPE tables (the patch embedding and the
+  // conditioning are cheap and computed whole on every rank).
+  std::optional<parallel::UlyssesShard> shard;
+  if (comm && comm->size() > 1) {
+    FW_RETURN_IF_ERROR(parallel::check_ulysses(comm->size(), tokens, c.num_attention_heads));
+    shard = parallel::UlyssesShard{comm, tokens, c.num_attention_heads};
+    const int64_t first = shard->first_token(), last = first + shard->local_tokens();
+    x = x.slice(0, first, last).contiguous();
+    rope = {rope.cos.slice(0, first, last).contiguous(), rope.sin.slice(0, first, last).contiguous()};
+  }
   const Tensor tproj = cond.timestep_proj.reshape({6 * dim});
   for (size_t i = 0; i < blocks_.size(); ++i) {
-    x = blocks_[i](x, cond.text, tproj, rope);
+    x = blocks_[i](x, cond.text, tproj, rope, shard ? &*shard : nullptr);
     emit("block_" + std::to_string(i) + "_out", x);
     log_debug("DiT block " + std::to_string(i + 1) + "/" + std::to_string(blocks_.size()));
   }
@@ -90,6 +113,7 @@ Expected<Tensor> WanTransformer3DModel::forward(const Tensor& latents, float tim
   const Tensor e = ops::add(scale_shift_table_.to_f32().reshape({2, dim}), cond.temb.reshape({dim}));
   Tensor y =
       proj_out_(ops::modulate(ops::layer_norm(x, static_cast<float>(c.eps)), e.select(0, 1), e.select(0, 0)));
+  if (shard) y = parallel::gather_tokens(y, *shard);
 
   // Unpatchify: y [t, h, w, pt, ph, pw, C] -> [C, t*pt, h*ph, w*pw].
   const int64_t co = c.out_channels;

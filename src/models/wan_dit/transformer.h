@@ -12,6 +12,7 @@
 
 #include "models/wan_dit/block.h"
 #include "models/wan_dit/condition_embedder.h"
+#include "parallel/communicator.h"
 
 namespace fastwan {
 
@@ -37,8 +38,16 @@ class WanTransformer3DModel {
   // W].
   Expected<Tensor> forward(const Tensor& latents, float timestep, const Tensor& context,
                            const DitTrace& trace = nullptr) const;
+  // The same, as one rank of a sequence-parallel world (parallel/ulysses.h): every rank passes the same
+  // inputs, runs the blocks on its 1/P of the tokens and returns the whole output. The CPU reference of the
+  // multi-GPU DiT; the trace sees this rank's rows of block outputs.
+  Expected<Tensor> forward(const Tensor& latents, float timestep, const Tensor& context,
+                           parallel::Communicator& comm, const DitTrace& trace = nullptr) const;
 
  private:
+  Expected<Tensor> run(const Tensor& latents, float timestep, const Tensor& context,
+                       parallel::Communicator* comm, const DitTrace& trace) const;
+
   WanDitConfig config_;
   quant::ModelOptions options_;
   WeightStore store_;  // keeps the mapped files alive
