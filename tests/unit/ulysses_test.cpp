@@ -78,17 +78,32 @@ TEST(Ulysses, ChecksNameWhatDoesNotDivide) {
 // computes whole, in every attention mode (each head sees its own q, k and v, all tokens of them).
 class UlyssesDit : public ::testing::TestWithParam<quant::AttentionMode> {};
 
-TEST_P(UlyssesDit, ShardedEqualsWhole) {
+// The 12-head test DiT in `modes`, with random bf16 weights.
+Expected<WanTransformer3DModel> twelve_head_dit(const test::TempDir& dir, const quant::ModelOptions& modes) {
   WanDitConfig config = WanDitConfig::tiny();
   config.num_attention_heads = 12;
   config.attention_head_dim = 16;
+  FW_RETURN_IF_ERROR(
+      write_random_safetensors(dir.file("w.safetensors"), wan_dit_parameters(config), DType::bf16, 3));
+  FW_ASSIGN_OR_RETURN(auto store, WeightStore::open(dir.file("w.safetensors")));
+  return WanTransformer3DModel::load(config, store, modes);
+}
+
+const Tensor& test_latents() {  // 3 x 4 x 4 = 48 tokens
+  static const Tensor latents = test::random_tensor({1, 16, 3, 8, 8}, 4);
+  return latents;
+}
+
+const Tensor& test_context() {
+  static const Tensor context = test::random_tensor({1, 8, WanDitConfig::tiny().text_dim}, 5);
+  return context;
+}
+
+TEST_P(UlyssesDit, ShardedEqualsWhole) {
   test::TempDir dir;
-  ASSERT_OK(write_random_safetensors(dir.file("w.safetensors"), wan_dit_parameters(config), DType::bf16, 3));
-  ASSERT_OK_AND_ASSIGN(auto store, WeightStore::open(dir.file("w.safetensors")));
-  const quant::ModelOptions modes{quant::LinearMode::bf16, GetParam()};
-  ASSERT_OK_AND_ASSIGN(auto dit, WanTransformer3DModel::load(config, store, modes));
-  const Tensor latents = test::random_tensor({1, 16, 3, 8, 8}, 4);  // 3 x 4 x 4 = 48 tokens
-  const Tensor context = test::random_tensor({1, 8, config.text_dim}, 5);
+  ASSERT_OK_AND_ASSIGN(auto dit, twelve_head_dit(dir, {quant::LinearMode::bf16, GetParam()}));
+  const Tensor& latents = test_latents();
+  const Tensor& context = test_context();
   ASSERT_OK_AND_ASSIGN(Tensor whole, dit.forward(latents, 757.0f, context));
   for (int ranks : {2, 3, 4}) {
     LocalWorld world(ranks);
@@ -109,13 +124,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, UlyssesDit,
                                            quant::AttentionMode::fp4));
 
 TEST(UlyssesDit, FiveRanksIsAnErrorNamingTheHeads) {
-  WanDitConfig config = WanDitConfig::tiny();
-  config.num_attention_heads = 12;
-  config.attention_head_dim = 16;
   test::TempDir dir;
-  ASSERT_OK(write_random_safetensors(dir.file("w.safetensors"), wan_dit_parameters(config), DType::bf16, 3));
-  ASSERT_OK_AND_ASSIGN(auto store, WeightStore::open(dir.file("w.safetensors")));
-  ASSERT_OK_AND_ASSIGN(auto dit, WanTransformer3DModel::load(config, store));
+  ASSERT_OK_AND_ASSIGN(auto dit, twelve_head_dit(dir, {}));
   LocalWorld world(5);
   const Status s = world.run([&](parallel::Communicator& c) -> Status {
     auto out =
