@@ -30,16 +30,16 @@ struct Row {
 
 // The dequantized operand a linear reads, on the host: bf16 values, or e4m3 codes times their scales.
 Tensor host_operand(const void* data, DType dtype, const float* scales, int64_t rows, int64_t cols,
-                    int64_t ld, int64_t scale_rows, int64_t scale_groups) {
+                    int64_t ld, int64_t scale_rows, int64_t scale_groups, int64_t scale_stride = 1) {
   const size_t esize = dtype_size(dtype);
   Tensor raw = Tensor::empty({rows, ld}, dtype);
   FW_CUDA_CHECK(cudaMemcpy(raw.raw(), data, raw.nbytes(), cudaMemcpyDeviceToHost));
-  std::vector<float> s(static_cast<size_t>(scale_rows), 1.0f);
+  std::vector<float> s(static_cast<size_t>(scale_rows * scale_stride), 1.0f);
   if (scales) FW_CUDA_CHECK(cudaMemcpy(s.data(), scales, s.size() * 4, cudaMemcpyDeviceToHost));
   Tensor out = Tensor::empty({rows, cols}, DType::f32);
   for (int64_t r = 0; r < rows; ++r) {
     // scale_groups > 1: equal row groups share one scale (the parts of a stacked per-tensor weight).
-    const float sc = scale_rows == rows ? s[r] : s[r / (rows / scale_groups)];
+    const float sc = scale_rows == rows ? s[r] : s[r / (rows / scale_groups) * scale_stride];
     convert_to_f32(static_cast<const char*>(raw.raw()) + r * ld * esize, dtype, out.f32() + r * cols, cols);
     for (int64_t c = 0; c < cols; ++c) out.f32()[r * cols + c] *= sc;
   }
@@ -55,9 +55,10 @@ double linear_error(const cuda::Linear& lin, const cuda::LinearInput& x, const T
   const bool per_row = lin.mode() == quant::LinearMode::fp8_row;
   const Tensor a = fp8 ? host_operand(x.data, DType::fp8_e4m3, x.scale, rows, k, k, per_row ? rows : 1, 1)
                        : host_operand(x.data ? x.data : a_bf16.raw(), DType::bf16, nullptr, rows, k, k, 1, 1);
-  const int64_t parts = fp8 && !per_row ? lin.scales().numel() : 1;
-  Tensor w = host_operand(lin.weight().raw(), lin.weight().dtype(),
-                          fp8 ? lin.scales().data<float>() : nullptr, n, k, k, per_row ? n : parts, parts);
+  const int64_t parts = fp8 && !per_row ? lin.parts() : 1;
+  Tensor w =
+      host_operand(lin.weight().raw(), lin.weight().dtype(), fp8 ? lin.scales().data<float>() : nullptr, n, k,
+                   k, per_row ? n : parts, parts, per_row ? 1 : cuda::Linear::kScaleSlot);
   for (int64_t r = 0; r < n; ++r)  // alpha: 1 but in nvfp4
     for (int64_t c = 0; c < k; ++c) w.f32()[r * k + c] *= lin.alpha(static_cast<int>(r / (n / lin.parts())));
   const Tensor b = cuda::to_host(bias).to_f32();

@@ -3,7 +3,7 @@
 # `scripts/gpu-check.sh` there):
 #   scripts/gpu-bundle.sh         the release binaries (stripped) in .gpu/bin; in .gpu/lib libfastwan_attn_qat.so
 #                                 (python/ loads it) and the Debian shared libraries the binaries use that the GPU
-#                                 machine lacks or has in another ABI (libsentencepiece)
+#                                 machine lacks or has in another ABI (sentencepiece, cpp-httplib, ...)
 #   scripts/gpu-bundle.sh serve   for `gpu-check.sh serve` (the server writes MP4): fastwan and the MP4 module
 #                                 in .gpu/bin, and the module's libav closure (Debian's, 129 libraries, 160 MB)
 #                                 as .gpu/mp4lib.tar.xz (49 MB): it fits the 64 MiB a device call can carry only
@@ -17,7 +17,11 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTWAN_CUDA_ARCHS="${FASTWAN_BUNDLE_ARCHS:-90a}" >/dev/null
 cmake --build build
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib
-cp -L /usr/lib/x86_64-linux-gnu/libsentencepiece.so.0 .gpu/lib/
+# The Debian libraries the binaries link (sentencepiece, cpp-httplib, SQLite, OpenSSL, zlib, brotli), but not the
+# C/C++ runtime or CUDA's own: the GPU machine has those, newer and compatible.
+ldd build/bin/fastwan build/bin/gpu_tests | awk '$3 ~ /^\// { print $3 }' | sort -u |
+  grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libcuda|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*|libfastwan_[a-z_]+)\.so' |
+  xargs -I{} cp -L {} .gpu/lib/
 strip -o .gpu/bin/fastwan build/bin/fastwan
 if [[ ${1:-} == serve ]]; then
   [[ -f build/bin/libfastwan_mp4.so ]] || { echo "gpu-bundle: build/bin/libfastwan_mp4.so was not built (libav missing?)" >&2; exit 1; }

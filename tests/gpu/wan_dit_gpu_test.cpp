@@ -55,11 +55,18 @@ TEST_P(WanDitGpuModes, RealWidthTwoLayersMatchCpuReference) {
       "real-width DiT (2 layers, 4680 tokens) %s: rel L2 vs CPU same modes %.3e, vs CPU fp32 "
       "%.3e (CPU same modes vs fp32: %.3e)\n",
       name.c_str(), err, test::rel_l2(dit.velocity(), exact), ops::compare(ref, exact).rel_l2);
-  // The quantized attentions, and NVFP4 linears (steps ~25% of a value: the GPU's bf16 activations, the CPU's
-  // float32 ones, flip more codes than in FP8), get issue 13's 3e-2.
-  const bool coarse =
-      modes.attention != quant::AttentionMode::bf16 || modes.linear == quant::LinearMode::nvfp4;
-  EXPECT_LT(err, coarse ? 3e-2 : 2e-2);
+  // The quantized attentions get issue 13's 3e-2. NVFP4 linears (steps ~25% of a value) flip codes wherever
+  // the GPU's bf16 activations and the CPU's float32 ones round to different sides: the two drift apart by
+  // about half the mode's own error (H100, 2026-12-07: 3.8e-2 apart, each 7.4e-2 from float32). There the GPU
+  // must be as close to float32 as the oracle is, and within 5e-2 of it.
+  const double gpu_vs_exact = test::rel_l2(dit.velocity(), exact),
+               cpu_vs_exact = ops::compare(ref, exact).rel_l2;
+  if (modes.linear == quant::LinearMode::nvfp4) {
+    EXPECT_LT(gpu_vs_exact, 1.05 * cpu_vs_exact);
+    EXPECT_LT(err, 5e-2);
+  } else {
+    EXPECT_LT(err, modes.attention != quant::AttentionMode::bf16 ? 3e-2 : 2e-2);
+  }
 
   // Graph replay: a different timestep, then the same one again, gives the eager result bit for bit (in FP8
   // modes the amax slots are reset inside the graph; NVFP4 keeps no state between calls).

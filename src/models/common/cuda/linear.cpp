@@ -23,7 +23,7 @@ Linear Linear::create(DeviceContext& ctx, const Tensor& weight, const Tensor& bi
   const int64_t out = weight.dim(0), in = weight.dim(1);
   const bool per_row = mode == quant::LinearMode::fp8_row;
   l.weight_ = Tensor::empty({out, in}, DType::fp8_e4m3, Device::cuda);
-  l.scales_ = Tensor::empty({per_row ? out : parts}, DType::f32, Device::cuda);
+  l.scales_ = Tensor::empty({per_row ? out : parts * kScaleSlot}, DType::f32, Device::cuda);
   Tensor amax = Tensor::empty({parts}, DType::f32, Device::cuda);
   FW_CUDA_CHECK(cudaMemsetAsync(amax.raw(), 0, amax.nbytes(), ctx.stream()));
   const int64_t part_rows = per_row ? out : out / parts;
@@ -35,7 +35,7 @@ Linear Linear::create(DeviceContext& ctx, const Tensor& weight, const Tensor& bi
     q.ld_x = in;
     q.codes = static_cast<char*>(l.weight_.raw()) + r0 * in;
     q.per_row = per_row;
-    q.scale = l.scales_.data<float>() + (per_row ? 0 : i);
+    q.scale = l.scales_.data<float>() + (per_row ? 0 : i * kScaleSlot);
     if (!per_row) {
       q.amax = amax.data<float>() + i;
       fp8_amax(q.x, part_rows, in, in, amax.data<float>() + i, ctx.stream());
@@ -132,7 +132,7 @@ void Linear::forward(DeviceContext& ctx, const LinearInput& x, int64_t rows, con
       g.a_type = g.b_type = DType::fp8_e4m3;
       g.a_scale = x.scale;
       g.scaling = mode_ == quant::LinearMode::fp8_row ? GemmScaling::per_row : GemmScaling::per_tensor;
-      g.b_scale = scales_.data<float>() + (per_part ? i : 0);
+      g.b_scale = scales_.data<float>() + (per_part ? i * kScaleSlot : 0);
     }
     gemm(ctx, g);
   }

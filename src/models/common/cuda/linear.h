@@ -60,7 +60,11 @@ class Linear {
   int64_t in_features() const { return weight_.dim(1); }
   int64_t out_features() const { return weight_.dim(0); }
   const Tensor& weight() const { return weight_; }  // bf16, e4m3 codes or bf16 NVFP4 values [out, in]
-  // f32 [parts] (fp8) or [out] (fp8-row); undefined for bf16 and nvfp4
+  // f32: part i's scale at [i * kScaleSlot] (fp8) or one per output row (fp8-row); undefined for bf16 and
+  // nvfp4. Each part's scale has a 256-byte slot of its own: cuBLASLt's FP8 GEMMs refused (NOT_SUPPORTED, on
+  // an H100, 2026-12-07) the second part of the stacked q|k|v weight, whose scale then sat 4 bytes after the
+  // first's; every other operand of those calls was as aligned as in the single-part GEMMs that ran.
+  static constexpr int64_t kScaleSlot = 64;
   const Tensor& scales() const { return scales_; }
   int parts() const { return parts_; }
   // The GEMM's alpha for part `part`: 1 / bf16(g) of that part in nvfp4, 1 otherwise.

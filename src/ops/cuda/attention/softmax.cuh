@@ -24,7 +24,11 @@ struct OnlineSoftmax {
 
   // In place: s <- 2^(s * scale - m_new) (scale: softmax scale * log2(e), times the dequantization scales
   // for 8-bit scores); returns 2^(m_old - m_new) for rescaling O. With kMask, keys at or past `valid` (the
-  // zero-filled tail of the last block: 8 c + col + e >= valid) become 0.
+  // zero-filled tail of the last block: 8 c + col + e >= valid) become exactly 0.
+  //
+  // `scale` may differ between the four threads of a row's quad (8-bit scores: each thread's keys have their
+  // own K group scale), so each thread scales its own maximum before the quad agrees on the row's: one max
+  // of raw scores across threads with different scales would give each thread a different m_new.
   template <bool kMask>
   __device__ __forceinline__ Correction update(float (&sc)[64], float scale, int valid, int col) {
     if constexpr (kMask) {
@@ -34,7 +38,7 @@ struct OnlineSoftmax {
         for (int e = 0; e < 2; ++e)
           if (8 * c + col + e >= valid) sc[4 * c + e] = sc[4 * c + 2 + e] = -INFINITY;
     }
-    // The max is taken on raw scores (scale > 0 commutes with max); each exponential is then one FMA.
+    // The thread's max on raw scores (scale > 0 commutes with max; each exponential is then one FMA).
     float m[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int c = 0; c < 16; ++c) {
@@ -45,9 +49,10 @@ struct OnlineSoftmax {
     float neg_m[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
+      m[r] = m[r] == -INFINITY ? -INFINITY : m[r] * scale;  // a K group with no keys may have scale 0
       m[r] = fmaxf(m[r], __shfl_xor_sync(0xffffffff, m[r], 1));
       m[r] = fmaxf(m[r], __shfl_xor_sync(0xffffffff, m[r], 2));
-      const float scaled = fmaxf(max[r], m[r] * scale - kOffset);
+      const float scaled = fmaxf(max[r], m[r] - kOffset);
       corr.row[r] = fast_exp2(max[r] - scaled);
       max[r] = scaled;
       sum[r] *= corr.row[r];
@@ -57,7 +62,8 @@ struct OnlineSoftmax {
     for (int c = 0; c < 16; ++c)
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        sc[4 * c + e] = fast_exp2(fmaf(sc[4 * c + e], scale, neg_m[e / 2]));
+        const float x = sc[4 * c + e];
+        sc[4 * c + e] = kMask && x == -INFINITY ? 0.0f : fast_exp2(fmaf(x, scale, neg_m[e / 2]));
         sum[e / 2] += sc[4 * c + e];
       }
     return corr;
