@@ -10,9 +10,9 @@
 // per CTA rather than 64 halve the dQ atomics (one per query, channel and CTA) and the Q/dO tile loads.
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
-#include "ops/cuda/mma.cuh"
 #include "ops/cuda/exp2.cuh"
 #include "ops/cuda/fp4_attention.cuh"
+#include "ops/cuda/mma.cuh"
 
 namespace fastwan::cuda::attn_qat {
 namespace {

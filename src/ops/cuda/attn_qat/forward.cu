@@ -7,9 +7,9 @@
 // memory, Q is read from shared memory at every k-step (registers go to the two accumulators).
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
-#include "ops/cuda/mma.cuh"
 #include "ops/cuda/exp2.cuh"
 #include "ops/cuda/fp4_attention.cuh"
+#include "ops/cuda/mma.cuh"
 
 namespace fastwan::cuda::attn_qat {
 namespace {
