@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prepares what the GPU machine needs from this one, in .gpu (carry it to the device and run
 # `scripts/gpu-check.sh` there):
-#   scripts/gpu-bundle.sh         the release binaries (stripped) in .gpu/bin; in .gpu/lib libfastwan_attn_qat.so
+#   scripts/gpu-bundle.sh         the release binaries (stripped) in bin/; in lib/ libfastwan_attn_qat.so
 #                                 (python/ loads it) and the Debian shared libraries the binaries use that the GPU
-#                                 machine lacks or has in another ABI (sentencepiece, cpp-httplib, ...)
+#                                 machine lacks or has in another ABI (sentencepiece, cpp-httplib, ...); both as
+#                                 .gpu/bundle.tar.xz, which gpu-check.sh unpacks into .gpu
 #   scripts/gpu-bundle.sh serve   for `gpu-check.sh serve` (the server writes MP4): fastwan and the MP4 module
 #                                 in .gpu/bin, and the module's libav closure (Debian's, 129 libraries, 160 MB)
 #                                 as .gpu/mp4lib.tar.xz (49 MB): it fits the 64 MiB a device call can carry only
@@ -17,10 +18,11 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFASTWAN_CUDA_ARCHS="${FASTWAN_BUNDLE_ARCHS:-90a}" >/dev/null
 cmake --build build
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib
-# The Debian libraries the binaries link (sentencepiece, cpp-httplib, SQLite, OpenSSL, zlib, brotli), but not the
-# C/C++ runtime or CUDA's own: the GPU machine has those, newer and compatible.
+# The Debian libraries the binaries link (sentencepiece, cpp-httplib, SQLite, brotli), but not the C/C++ runtime,
+# CUDA's own, OpenSSL or zlib: the GPU machine has those, and .gpu/lib is on the library path of every command
+# gpu-check.sh runs (curl and python3 included), where a second OpenSSL would not be welcome.
 ldd build/bin/fastwan build/bin/gpu_tests | awk '$3 ~ /^\// { print $3 }' | sort -u |
-  grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libcuda|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*|libfastwan_[a-z_]+)\.so' |
+  grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libssl|libcrypto|libz|libcuda|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*|libfastwan_[a-z_]+)\.so' |
   xargs -I{} cp -L {} .gpu/lib/
 strip -o .gpu/bin/fastwan build/bin/fastwan
 if [[ ${1:-} == serve ]]; then
@@ -39,4 +41,7 @@ else
   for b in gpu_tests kernel_bench attn_qat_bench; do strip -o ".gpu/bin/$b" "build/bin/$b"; done
   strip -o .gpu/lib/libfastwan_attn_qat.so build/bin/libfastwan_attn_qat.so  # gpu_tests, attn_qat_bench, python/
 fi
+# Compressed: a device call carries 64 MiB with the working tree (40 MiB of it golden data); gpu-check.sh unpacks.
+tar cJf .gpu/bundle.tar.xz -C .gpu bin lib
+rm -rf .gpu/bin .gpu/lib
 du -sh .gpu

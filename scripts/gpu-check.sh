@@ -34,6 +34,9 @@
 # absent). Logs go to $OUT (default ./gpu-check-out).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The bundle arrives compressed (scripts/gpu-bundle.sh): unpacked into .gpu/bin and .gpu/lib at every call (the
+# device keeps ignored files between calls, so an earlier call's binaries may be there).
+if [[ -f .gpu/bundle.tar.xz ]]; then rm -rf .gpu/bin .gpu/lib && tar xJf .gpu/bundle.tar.xz -C .gpu; fi
 bin=${FASTWAN_BIN_DIR:-build/bin}
 [[ -z "${FASTWAN_BIN_DIR:-}" && -x .gpu/bin/fastwan ]] && bin=.gpu/bin
 export LD_LIBRARY_PATH="$PWD/$bin/../lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
