@@ -6,7 +6,7 @@
 #                                 machine lacks or has in another ABI (sentencepiece, cpp-httplib, ...); both as
 #                                 .gpu/bundle.tar.xz, which gpu-check.sh unpacks into .gpu
 #   scripts/gpu-bundle.sh serve   for `gpu-check.sh serve` (the server writes MP4): fastwan and the MP4 module
-#                                 in .gpu/bin, and the module's libav closure (Debian's, 129 libraries, 160 MB)
+#                                 in the bundle, and the module's libav closure (Debian's, 129 libraries, 160 MB)
 #                                 as .gpu/mp4lib.tar.xz (49 MB): it fits the 64 MiB a device call can carry only
 #                                 without the test binaries
 # The bundle carries sm_90a code only (FASTWAN_BUNDLE_ARCHS, default 90a: the GPU machine is an H100 or H200):

@@ -10,10 +10,6 @@ __global__ void code_probe_kernel() {}
 
 }  // namespace
 
-const char* compiled_architectures() {
-  return FASTWAN_CUDA_ARCHS;
-}
-
 Status check_device_code(const DeviceInfo& info, int ordinal) {
   int previous = 0;
   if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
@@ -25,7 +21,7 @@ Status check_device_code(const DeviceInfo& info, int ordinal) {
   cudaGetLastError();  // not sticky, but leave no error behind
   return Error(info.name + " (compute capability " + std::to_string(info.major) + "." +
                std::to_string(info.minor) + "): this fastwan has no GPU code for it (built for " +
-               compiled_architectures() + "): " + cudaGetErrorString(e));
+               FASTWAN_CUDA_ARCHS "): " + cudaGetErrorString(e));
 }
 
 }  // namespace fastwan::cuda

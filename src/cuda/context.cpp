@@ -13,8 +13,7 @@ std::shared_ptr<DeviceContext> DeviceContext::create(int ordinal, std::optional<
   ctx->make_current();
   FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.major, cudaDevAttrComputeCapabilityMajor, ordinal));
   FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.minor, cudaDevAttrComputeCapabilityMinor, ordinal));
-  ctx->kernels_ =
-      kernels.value_or(ctx->capability_.major == 9 ? quant::KernelSet::hopper : quant::KernelSet::portable);
+  ctx->kernels_ = kernels.value_or(quant::default_kernel_set(ctx->capability_));
   install_device_allocator();
   FW_CUDA_CHECK(cudaStreamCreate(&ctx->stream_));
   return ctx;
@@ -43,13 +42,18 @@ ConvEngine& DeviceContext::convs() {
   return *convs_;
 }
 
-Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal) {
+Expected<quant::KernelSet> kernel_set_for(const quant::ModelOptions& options, int ordinal) {
   FW_ASSIGN_OR_RETURN(DeviceInfo info, device_info(ordinal));
   const quant::ComputeCapability cc{info.major, info.minor};
   FW_ASSIGN_OR_RETURN(quant::KernelSet set, quant::resolve_kernel_set(options.kernels, cc, info.name));
   if (Status s = quant::kernel_set_supports(set, cc, options); !s.ok())
     return Error(s.error().message() + " (" + info.name + ", --kernels " +
                  std::string(quant::kernel_set_name(set)) + ")");
+  return set;
+}
+
+Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal) {
+  FW_ASSIGN_OR_RETURN(quant::KernelSet set, kernel_set_for(options, ordinal));
   return DeviceContext::create(ordinal, set);
 }
 

@@ -56,8 +56,10 @@ class DeviceContext {
   std::set<const void*> seen_;
 };
 
-// A context for a DiT in `options` on device `ordinal`: the kernel set options.kernels resolves to there, or
-// an Error naming the GPU and what the set or a mode needs (quant/kernel_sets.h).
+// The kernel set options.kernels resolves to on device `ordinal` when it computes options' modes there, or an
+// Error naming the GPU and what the set or a mode needs (quant/kernel_sets.h).
+Expected<quant::KernelSet> kernel_set_for(const quant::ModelOptions& options, int ordinal = 0);
+// A context for a DiT in `options` on device `ordinal`, running kernel_set_for's set.
 Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal = 0);
 
 }  // namespace fastwan::cuda

@@ -25,9 +25,8 @@ struct DeviceInfo {
 };
 Expected<DeviceInfo> device_info(int ordinal = 0);
 
-// The GPU architectures this binary has code for ("sm_80 sm_86 ... compute_120"), and an Error naming the
-// device and its compute capability when none of them runs on it (code_probe.cu).
-const char* compiled_architectures();
+// An Error naming the device, its compute capability and the architectures this binary has code for ("sm_80
+// sm_86 ... compute_120") when none of them runs on it (code_probe.cu).
 Status check_device_code(const DeviceInfo& info, int ordinal = 0);
 
 // Device tensors are allocated with plain cudaMalloc (see the arena for activations). Installs the

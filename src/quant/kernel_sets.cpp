@@ -13,13 +13,17 @@ std::string_view kernel_set_name(KernelSet set) {
   return set == KernelSet::hopper ? "hopper" : "portable";
 }
 
+KernelSet default_kernel_set(ComputeCapability cc) {
+  return cc.major == 9 ? KernelSet::hopper : KernelSet::portable;
+}
+
 Expected<KernelSet> resolve_kernel_set(KernelChoice choice, ComputeCapability cc, std::string_view gpu) {
   const std::string where = std::string(gpu) + " (" + sm_name(cc) + ")";
   if (cc.sm() < 80)
     return Error("the CUDA kernels need compute capability 8.0 or newer (Ampere); " + where + " is older");
   switch (choice) {
     case KernelChoice::automatic:
-      return cc.major == 9 ? KernelSet::hopper : KernelSet::portable;
+      return default_kernel_set(cc);
     case KernelChoice::hopper:
       if (cc.major != 9)
         return Error("--kernels hopper: the Hopper kernels need sm_90 (H100, H200); " + where +

@@ -26,6 +26,9 @@ struct ComputeCapability {
 
 std::string_view kernel_set_name(KernelSet set);  // "hopper", "portable"
 
+// What auto picks: hopper on sm_90, portable elsewhere (whether the GPU runs either is resolve_kernel_set's).
+KernelSet default_kernel_set(ComputeCapability cc);
+
 // auto: hopper on sm_90, portable elsewhere. An Error naming the GPU when the choice cannot run there
 // (hopper anywhere but sm_90; anything below sm_80, which this binary has no code for).
 Expected<KernelSet> resolve_kernel_set(KernelChoice choice, ComputeCapability cc, std::string_view gpu);

@@ -55,13 +55,11 @@ inline cuda::DeviceContext* context(quant::KernelSet set) {
   static std::shared_ptr<cuda::DeviceContext> contexts[2];
   auto& slot = contexts[static_cast<int>(set)];
   if (!slot) {
-    auto info = cuda::device_info();
-    if (!info) return nullptr;
-    const quant::ComputeCapability cc{info->major, info->minor};
     const auto choice =
         set == quant::KernelSet::hopper ? quant::KernelChoice::hopper : quant::KernelChoice::portable;
-    if (!quant::resolve_kernel_set(choice, cc, info->name)) return nullptr;
-    slot = cuda::DeviceContext::create(0, set);
+    auto ctx = cuda::context_for(quant::ModelOptions{.kernels = choice});
+    if (!ctx) return nullptr;
+    slot = *ctx;
   }
   return slot.get();
 }

@@ -1,6 +1,8 @@
-// Softmax attention for head_dim 128, non-causal, no mask: one kernel family for sm_90a in the
+// Softmax attention for head_dim 128, non-causal, no mask: one kernel family (ops/cuda/attention/) in two
+// kernel sets, picked by the context (DeviceContext::kernels): the Hopper set for sm_90a in the
 // FlashAttention-3 structure (TMA loads into a ring of K/V stages, wgmma, one producer warpgroup and two
-// consumer warpgroups, online softmax), instantiated per operand type (ops/cuda/attention/):
+// consumer warpgroups, online softmax) and the portable set for sm_80 and later (FlashAttention-2 on
+// mma.sync, portable.cu), both computing the same per-thread math, instantiated per operand type:
 //   bf16   bf16 Q, K, V; fp32 softmax and accumulation. Self-attention in --attention bf16 and every
 //          cross-attention over the 512 text rows.
 //   sage8  SageAttention2's sm90 numerics (quant/sage.h is the CPU oracle): INT8 Q and smoothed K with

@@ -26,4 +26,17 @@ struct Fp4Block {
   }
 };
 
+// φ on the 16 values of one row's key group held by the four threads of a quad (four each), values >= 0 (P):
+// the group's amax is a quad reduction. kUnrounded: P's unrounded scale (inference, quant/fp4_attention.h);
+// else the reciprocal of the rounded one (Attn-QAT's training P).
+template <bool kUnrounded>
+__device__ __forceinline__ void quantize_quad_group(float* const (&x)[4]) {
+  float a = fmaxf(fmaxf(*x[0], *x[1]), fmaxf(*x[2], *x[3]));
+  a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1));
+  a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
+  const Fp4Block block(a);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) *x[i] = kUnrounded ? block.unrounded(*x[i]) : block.rounded(*x[i]);
+}
+
 }  // namespace fastwan::cuda

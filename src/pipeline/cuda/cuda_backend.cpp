@@ -86,13 +86,7 @@ Backend cuda_backend() {
            " kernels";
   };
   // The modes the chosen kernel set computes on this GPU (every one on Hopper; quant/kernel_sets.h).
-  b.runs = [](const quant::ModelOptions& options) {
-    auto info = cuda::device_info();
-    if (!info) return false;
-    const quant::ComputeCapability cc{info->major, info->minor};
-    auto set = quant::resolve_kernel_set(options.kernels, cc, info->name);
-    return set && quant::kernel_set_supports(*set, cc, options).ok();
-  };
+  b.runs = [](const quant::ModelOptions& options) { return cuda::kernel_set_for(options).ok(); };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));

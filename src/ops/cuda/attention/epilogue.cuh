@@ -38,7 +38,7 @@ __device__ __forceinline__ void store_output(const KernelArgs& args, const Consu
         lo *= vs[2 * c];
         hi *= vs[2 * c + 1];
       }
-      const uint32_t v = pack_bf16(lo, hi);
+      const uint32_t v = pack_bf16x2(lo, hi);
       *reinterpret_cast<uint32_t*>(dst + 8 * c) = v;
       const __nv_bfloat162 h = *reinterpret_cast<const __nv_bfloat162*>(&v);
       amax = fmaxf(amax, fmaxf(fabsf(__low2float(h)), fabsf(__high2float(h))));

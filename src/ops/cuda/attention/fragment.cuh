@@ -11,6 +11,7 @@
 
 #include "ops/cuda/attention/softmax.cuh"
 #include "ops/cuda/fp4_attention.cuh"
+#include "ops/cuda/mma.cuh"
 
 namespace fastwan::cuda::attention {
 
@@ -26,35 +27,33 @@ struct ConsumerThread {
         col_in_chunk((lane % 4) * 2) {}
 };
 
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
+// Chunk c (8 columns) of an accumulator (S, P, O; float or int) as the C fragment of one m16n8 product.
+template <class T>
+__device__ __forceinline__ T (&chunk(T (&acc)[64], int c))[4] {
+  return *reinterpret_cast<T(*)[4]>(acc + 4 * c);
 }
 
-// P as bf16 pairs in A-fragment order: keys [16 kk, 16 kk + 16) are p[4 kk .. 4 kk + 3].
+// P as the bf16 A fragment of k-step kk of the P.V product: keys [16 kk, 16 kk + 16) (mma.cuh's c_to_a).
+__device__ __forceinline__ void p_fragment(uint32_t (&a)[4], const float (&sc)[64], int kk) {
+  c_to_a(a, chunk(sc, 2 * kk), chunk(sc, 2 * kk + 1));
+}
+
+// All of P in A-fragment order: keys [16 kk, 16 kk + 16) are p[4 kk .. 4 kk + 3].
 __device__ __forceinline__ void pack_p(const float (&sc)[64], uint32_t (&p)[32]) {
 #pragma unroll
-  for (int c = 0; c < 16; ++c) {
-    p[2 * c] = pack_bf16(sc[4 * c], sc[4 * c + 1]);
-    p[2 * c + 1] = pack_bf16(sc[4 * c + 2], sc[4 * c + 3]);
-  }
+  for (int kk = 0; kk < 8; ++kk) p_fragment(*reinterpret_cast<uint32_t(*)[4]>(p + 4 * kk), sc, kk);
 }
 
-// φ (unrounded scale) on every 16 keys of each row: a row's 16 keys of a group sit in the four threads of a
-// quad (chunks 2g and 2g + 1, two columns each), so the block amax is a quad reduction.
+// φ (unrounded scale) on every 16 keys of each row: a row's 16 keys of a group are chunks 2g and 2g + 1,
+// two columns each in the four threads of a quad.
 __device__ __forceinline__ void quantize_p(float (&sc)[64]) {
 #pragma unroll
   for (int g = 0; g < 8; ++g)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      float* x[4] = {&sc[8 * g + 2 * r], &sc[8 * g + 2 * r + 1], &sc[8 * g + 4 + 2 * r],
-                     &sc[8 * g + 5 + 2 * r]};
-      float a = fmaxf(fmaxf(*x[0], *x[1]), fmaxf(*x[2], *x[3]));  // P >= 0
-      a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1));
-      a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
-      const Fp4Block block(a);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) *x[i] = block.unrounded(*x[i]);
+      float* const x[4] = {&sc[8 * g + 2 * r], &sc[8 * g + 2 * r + 1], &sc[8 * g + 4 + 2 * r],
+                           &sc[8 * g + 5 + 2 * r]};
+      quantize_quad_group<true>(x);
     }
 }
 

@@ -28,8 +28,14 @@ template <int kElementBytes>
 struct PortableTiles {
   static constexpr int kRowBytes = kD * kElementBytes + kPadBytes;
   static constexpr int kVectors = kD * kElementBytes / 16;  // 16-byte vectors per row
-  alignas(16) char k[kBlockN * kRowBytes];                  // [key][dim] (Q before the first block)
-  alignas(16) char vt[kD * kRowBytes];                      // [dim][key]
+  // Row stride in 16-bit words: the fragment loads of mma.cuh (load_a, load_b) read 32-bit words of the tile
+  // seen as bf16 pairs, which for 8-bit operands are the words of m16n8k32 (byte offset = 2 x column).
+  static constexpr int kLd = kRowBytes / 2;
+  alignas(16) char k[kBlockN * kRowBytes];  // [key][dim] (Q before the first block)
+  alignas(16) char vt[kD * kRowBytes];      // [dim][key]
+  static __device__ const __nv_bfloat16* words(const char* tile) {
+    return reinterpret_cast<const __nv_bfloat16*>(tile);
+  }
 };
 
 // Rows [row0, row0 + 128) of a [rows][128] matrix into a padded tile; rows past `rows` are zero.
@@ -68,16 +74,16 @@ struct HeadOperands {
 
 // bf16 operands (Traits: Bf16Traits, or Fp4Traits for Attn-QAT's FP4 attention emulated on NVFP4 values).
 template <class Traits>
-__global__ void __launch_bounds__(kPortableThreads, 1)
-    portable_bf16_kernel(const AttentionParams p, const KernelArgs args) {
+__global__ void __launch_bounds__(kPortableThreads, 1) portable_bf16_kernel(const AttentionParams p) {
   using Tiles = PortableTiles<2>;
-  constexpr int kLd = Tiles::kRowBytes / 2;  // row stride in elements
+  constexpr int kLd = Tiles::kLd;
   extern __shared__ __align__(16) char smem_raw[];
   Tiles& s = *reinterpret_cast<Tiles*>(smem_raw);
-  const auto* k_tile = reinterpret_cast<const __nv_bfloat16*>(s.k);
-  const auto* vt_tile = reinterpret_cast<const __nv_bfloat16*>(s.vt);
+  const __nv_bfloat16* k_tile = s.words(s.k);
+  const __nv_bfloat16* vt_tile = s.words(s.vt);
   const int q_tile = blockIdx.x, head = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const ConsumerThread t(warp / 4, threadIdx.x % 128);
+  const KernelArgs args = kernel_args(p);
   const HeadOperands in(p, head, 2);
   const int n_blocks = (p.seq_kv + kBlockN - 1) / kBlockN;
 
@@ -114,7 +120,7 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
       for (int c = 0; c < kBlockN / 8; ++c) {
         uint32_t b[2];
         load_b(b, k_tile, kLd, 8 * c, 16 * kk, lane);
-        mma_16816(*reinterpret_cast<float(*)[4]>(sc + 4 * c), qa[kk], b);
+        mma_16816(chunk(sc, c), qa[kk], b);
       }
     __syncthreads();  // every warp is done with K_j
     if (more) load_rows_async<Tiles>(s.k, in.k, next, p.seq_kv);
@@ -128,14 +134,13 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      const uint32_t a[4] = {pack_bf16(sc[8 * kk], sc[8 * kk + 1]), pack_bf16(sc[8 * kk + 2], sc[8 * kk + 3]),
-                             pack_bf16(sc[8 * kk + 4], sc[8 * kk + 5]),
-                             pack_bf16(sc[8 * kk + 6], sc[8 * kk + 7])};
+      uint32_t a[4];
+      p_fragment(a, sc, kk);
 #pragma unroll
       for (int c = 0; c < kD / 8; ++c) {
         uint32_t b[2];
         load_b(b, vt_tile, kLd, 8 * c, 16 * kk, lane);
-        mma_16816(*reinterpret_cast<float(*)[4]>(o + 4 * c), a, b);
+        mma_16816(chunk(o, c), a, b);
       }
     }
     __syncthreads();  // every warp is done with V_j
@@ -145,32 +150,14 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
   store_output<false>(args, t, q_tile, head, o, sm);
 }
 
-// The 8-bit A fragment (16 rows x 32 bytes at (row0, byte0)) and B fragment (8 rows x 32 bytes) of a padded
-// byte tile.
-template <class Tiles>
-__device__ __forceinline__ void load_a8(uint32_t (&a)[4], const char* tile, int row0, int byte0, int lane) {
-  const char* p = tile + (row0 + lane / 4) * Tiles::kRowBytes + byte0 + 4 * (lane % 4);
-  a[0] = *reinterpret_cast<const uint32_t*>(p);
-  a[1] = *reinterpret_cast<const uint32_t*>(p + 8 * Tiles::kRowBytes);
-  a[2] = *reinterpret_cast<const uint32_t*>(p + 16);
-  a[3] = *reinterpret_cast<const uint32_t*>(p + 8 * Tiles::kRowBytes + 16);
-}
-
-template <class Tiles>
-__device__ __forceinline__ void load_b8(uint32_t (&b)[2], const char* tile, int row0, int byte0, int lane) {
-  const char* p = tile + (row0 + lane / 4) * Tiles::kRowBytes + byte0 + 4 * (lane % 4);
-  b[0] = *reinterpret_cast<const uint32_t*>(p);
-  b[1] = *reinterpret_cast<const uint32_t*>(p + 16);
-}
-
 // SageAttention2's operands (attention.h): INT8 Q and K, e4m3 V^T with its keys permuted in groups of 16.
-__global__ void __launch_bounds__(kPortableThreads, 1)
-    portable_sage8_kernel(const AttentionParams p, const KernelArgs args) {
+__global__ void __launch_bounds__(kPortableThreads, 1) portable_sage8_kernel(const AttentionParams p) {
   using Tiles = PortableTiles<1>;
   extern __shared__ __align__(16) char smem_raw[];
   Tiles& s = *reinterpret_cast<Tiles*>(smem_raw);
   const int q_tile = blockIdx.x, head = blockIdx.y, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const ConsumerThread t(warp / 4, threadIdx.x % 128);
+  const KernelArgs args = kernel_args(p);
   const HeadOperands in(p, head, 1);
   const int n_blocks = (p.seq_kv + kBlockN - 1) / kBlockN;
   const int vt_keys = (p.seq_kv + 15) / 16 * 16;  // whole permuted groups (the padding is zero)
@@ -182,7 +169,8 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
   __syncthreads();
   uint32_t qa[kD / 32][4];
 #pragma unroll
-  for (int kk = 0; kk < kD / 32; ++kk) load_a8<Tiles>(qa[kk], s.k, warp * 16, 32 * kk, lane);
+  for (int kk = 0; kk < kD / 32; ++kk)
+    load_a(qa[kk], Tiles::words(s.k), Tiles::kLd, warp * 16, 16 * kk, lane);
   __syncthreads();
   load_rows_async<Tiles>(s.k, in.k, 0, p.seq_kv);
   cp_async_commit();
@@ -205,8 +193,8 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
 #pragma unroll
       for (int c = 0; c < kBlockN / 8; ++c) {
         uint32_t b[2];
-        load_b8<Tiles>(b, s.k, 8 * c, 32 * kk, lane);
-        mma_16832_s8(*reinterpret_cast<int(*)[4]>(si + 4 * c), qa[kk], b);
+        load_b(b, Tiles::words(s.k), Tiles::kLd, 8 * c, 16 * kk, lane);
+        mma_16832_s8(chunk(si, c), qa[kk], b);
       }
     __syncthreads();
     if (more) load_rows_async<Tiles>(s.k, in.k, (j + 1) * kBlockN, p.seq_kv);
@@ -226,8 +214,8 @@ __global__ void __launch_bounds__(kPortableThreads, 1)
 #pragma unroll
       for (int c = 0; c < kD / 8; ++c) {
         uint32_t b[2];
-        load_b8<Tiles>(b, s.vt, 8 * c, 32 * kk, lane);
-        mma_16832_e4m3(*reinterpret_cast<float(*)[4]>(ot + 4 * c), a, b);
+        load_b(b, Tiles::words(s.vt), Tiles::kLd, 8 * c, 16 * kk, lane);
+        mma_16832_e4m3(chunk(ot, c), a, b);
       }
     }
     promote(o, ot, corr);
@@ -244,7 +232,7 @@ void launch(DeviceContext& ctx, const AttentionParams& p, Kernel* kernel) {
   if (ctx.first_use(reinterpret_cast<const void*>(kernel)))  // per device, before capture
     FW_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const dim3 grid((p.seq_q + kBlockM - 1) / kBlockM, p.heads);
-  kernel<<<grid, kPortableThreads, smem, ctx.stream()>>>(p, kernel_args(p));
+  kernel<<<grid, kPortableThreads, smem, ctx.stream()>>>(p);
   FW_CUDA_CHECK_LAUNCH();
 }
 

@@ -60,7 +60,7 @@ struct KernelArgs {
   float* lse;
 };
 
-inline KernelArgs kernel_args(const AttentionParams& p) {
+__host__ __device__ inline KernelArgs kernel_args(const AttentionParams& p) {
   return {static_cast<__nv_bfloat16*>(p.out),
           p.heads,
           p.seq_q,

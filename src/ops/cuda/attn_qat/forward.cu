@@ -33,14 +33,9 @@ __device__ __forceinline__ void quantize_p(float (&p)[kBlockN / 8][4]) {
   for (int kk = 0; kk < kBlockN / 16; ++kk)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      float* x[4] = {&p[2 * kk][2 * r], &p[2 * kk][2 * r + 1], &p[2 * kk + 1][2 * r],
-                     &p[2 * kk + 1][2 * r + 1]};
-      float a = fmaxf(fmaxf(*x[0], *x[1]), fmaxf(*x[2], *x[3]));  // p >= 0
-      a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 1));
-      a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
-      const Fp4Block block(a);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) *x[i] = block.rounded(*x[i]);
+      float* const x[4] = {&p[2 * kk][2 * r], &p[2 * kk][2 * r + 1], &p[2 * kk + 1][2 * r],
+                           &p[2 * kk + 1][2 * r + 1]};
+      quantize_quad_group<false>(x);
     }
 }
 
