@@ -88,6 +88,59 @@ std::string GoldenCase::path(const std::string& file) const {
   return (fs::path(dir) / file).string();
 }
 
+namespace {
+
+// `j[key]` when it holds what `is` accepts, else an error naming `where`, the field and what it must be.
+template <typename T, typename Is>
+Expected<T> typed_field(const nlohmann::json& j, const std::string& key, const std::string& where,
+                        const char* kind, Is is) {
+  if (!j.is_object() || !j.contains(key))
+    return Error(where + ": missing " + kind + " field \"" + key + "\"");
+  const nlohmann::json& v = j[key];
+  const char* article = kind[0] == 'i' ? "an " : "a ";
+  if (!is(v))
+    return Error(where + ": field \"" + key + "\" must be " + article + kind + " (got " + v.dump() + ")");
+  return v.get<T>();
+}
+
+// A bound as "3e-03", or "1.5e-02" where one digit would misstate it.
+std::string bound_string(double bound) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1e", bound);
+  std::string s = buf;
+  if (auto zero = s.find(".0e"); zero != std::string::npos) s.erase(zero, 2);
+  return s;
+}
+
+}  // namespace
+
+Expected<double> number_field(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  return typed_field<double>(j, key, where, "number", [](const nlohmann::json& v) { return v.is_number(); });
+}
+
+Expected<int> int_field(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  return typed_field<int>(j, key, where, "integer",
+                          [](const nlohmann::json& v) { return v.is_number_integer(); });
+}
+
+Expected<bool> bool_field(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  return typed_field<bool>(j, key, where, "boolean", [](const nlohmann::json& v) { return v.is_boolean(); });
+}
+
+Expected<std::string> string_field(const nlohmann::json& j, const std::string& key,
+                                   const std::string& where) {
+  return typed_field<std::string>(j, key, where, "string",
+                                  [](const nlohmann::json& v) { return v.is_string(); });
+}
+
+Expected<double> number_field(const GoldenCase& c, const std::string& key) {
+  return number_field(c.meta, key, c.name + "/case.json");
+}
+
+Expected<int> int_field(const GoldenCase& c, const std::string& key) {
+  return int_field(c.meta, key, c.name + "/case.json");
+}
+
 void VerifyReport::compare(const std::string& name, const Tensor& actual, const Tensor& expected,
                            double tolerance, Metric metric) {
   if (actual.numel() != expected.numel()) {
@@ -150,8 +203,8 @@ std::string VerifyReport::table() const {
         std::snprintf(buf, sizeof buf, "  %-4s %-36s %s %.3e (reported only)\n", "info", c.name.c_str(), what,
                       c.value);
       else
-        std::snprintf(buf, sizeof buf, "  %-4s %-36s %s %.3e (tolerance %.0e)\n", c.pass ? "ok" : "FAIL",
-                      c.name.c_str(), what, c.value, c.tolerance);
+        std::snprintf(buf, sizeof buf, "  %-4s %-36s %s %.3e (tolerance %s)\n", c.pass ? "ok" : "FAIL",
+                      c.name.c_str(), what, c.value, bound_string(c.tolerance).c_str());
     }
     out += buf;
   }

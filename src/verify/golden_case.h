@@ -39,6 +39,16 @@ struct GoldenCase {
   std::string path(const std::string& file) const;
 };
 
+// A field of the JSON object `j` (case.json, or an object inside it that `where` names, e.g.
+// "attn_qat_small/case.json cases.a"); the error names `where` and the field, missing or of the wrong type.
+Expected<double> number_field(const nlohmann::json& j, const std::string& key, const std::string& where);
+Expected<int> int_field(const nlohmann::json& j, const std::string& key, const std::string& where);
+Expected<bool> bool_field(const nlohmann::json& j, const std::string& key, const std::string& where);
+Expected<std::string> string_field(const nlohmann::json& j, const std::string& key, const std::string& where);
+// The same for a field at the top of case.json; the error names "<case>/case.json".
+Expected<double> number_field(const GoldenCase& c, const std::string& key);
+Expected<int> int_field(const GoldenCase& c, const std::string& key);
+
 // How a check measures error: max|a-b| / max|b| (the README's rule), max|a-b|, or ||a-b|| / ||b|| (used for
 // decoded video from bf16 GPU decoders, where one pixel's rounding should not decide).
 enum class Metric { max_rel, max_abs, rel_l2, exact };

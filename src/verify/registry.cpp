@@ -21,6 +21,7 @@ std::map<Key, Verifier>& registry() {
       {{"umt5_tokenizer", VerifyDevice::cpu}, verify_umt5_tokenizer},
       {{"taehv_decoder", VerifyDevice::cpu}, verify_taehv},
       {{"wan_vae_decoder", VerifyDevice::cpu}, verify_wan_vae},
+      {{"attn_qat", VerifyDevice::cpu}, verify_attn_qat},
   };
   return r;
 }

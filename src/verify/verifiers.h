@@ -40,5 +40,6 @@ Expected<VerifyReport> verify_umt5_encoder(const GoldenCase& c, const VerifyOpti
 Expected<VerifyReport> verify_umt5_tokenizer(const GoldenCase& c, const VerifyOptions& options);
 Expected<VerifyReport> verify_taehv(const GoldenCase& c, const VerifyOptions& options);
 Expected<VerifyReport> verify_wan_vae(const GoldenCase& c, const VerifyOptions& options);
+Expected<VerifyReport> verify_attn_qat(const GoldenCase& c, const VerifyOptions& options);
 
 }  // namespace fastwan

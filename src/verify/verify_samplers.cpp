@@ -13,18 +13,6 @@
 namespace fastwan {
 namespace {
 
-Expected<double> number_field(const GoldenCase& c, const char* key) {
-  if (!c.meta.contains(key) || !c.meta[key].is_number())
-    return Error(c.name + "/case.json: missing number field \"" + key + "\"");
-  return c.meta[key].get<double>();
-}
-
-Expected<int> int_field(const GoldenCase& c, const char* key) {
-  if (!c.meta.contains(key) || !c.meta[key].is_number_integer())
-    return Error(c.name + "/case.json: missing integer field \"" + key + "\"");
-  return c.meta[key].get<int>();
-}
-
 Expected<std::string> dit_dir(const GoldenCase& c) {
   if (!c.meta.contains("dit_case") || !c.meta["dit_case"].is_string())
     return Error(c.name +
