@@ -22,6 +22,8 @@
 #     attn-qat  Attn-QAT's training kernels: attn_qat_bench (issue 16's shapes) and the PyTorch package's tests
 #     train  python/examples/train_small.py (FASTWAN_TRAIN_ARGS, FASTWAN_TRAIN_TIMEOUT): exact, drop-in QAT and
 #            Attn-QAT training curves as CSV and PNG in $OUT/train
+#  tests takes FASTWAN_TESTS_FILTER (a --gtest_filter) and FASTWAN_TESTS_TIMEOUT (seconds, default 540), to split
+#  the GPU tests over two device calls.
 #  e2e and serve share a real-size folder, FASTWAN_E2E_DIR (default /tmp/fastwan-wan13b), synthesized when absent
 #  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and the three FastWan-QAD checkpoints beside it
 #  (links to its files, each checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
@@ -60,7 +62,8 @@ summary=()
 if want tests; then
   echo "== GPU tests"
   # Every step has a time limit, so a hung kernel costs minutes, not the machine's whole lease.
-  timeout "${FASTWAN_TESTS_TIMEOUT:-540}" "$bin/gpu_tests" --gtest_color=no >"$out/gpu_tests.log" 2>&1 || status=1
+  timeout "${FASTWAN_TESTS_TIMEOUT:-540}" "$bin/gpu_tests" --gtest_color=no \
+    --gtest_filter="${FASTWAN_TESTS_FILTER:-*}" >"$out/gpu_tests.log" 2>&1 || status=1
   grep -E "rel L2|max abs|rcp|FAILED|Failure" "$out/gpu_tests.log" | head -70
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"

@@ -148,6 +148,9 @@ INSTANTIATE_TEST_SUITE_P(WanShapes, Fp8LinearGpu,
                                            LinearCase{300, 8960, 1536, 1, quant::LinearMode::fp8, true},
                                            LinearCase{300, 1536, 8960, 1, quant::LinearMode::fp8, false},
                                            LinearCase{512, 1536, 1536, 1, quant::LinearMode::fp8_row, false},
+                                           // More products than the per-row path's scratch holds: two
+                                           // blocks of rows (gemm.cpp), and its GELU epilogue.
+                                           LinearCase{2000, 8960, 1536, 1, quant::LinearMode::fp8_row, true},
                                            LinearCase{33, 1536, 1536, 1, quant::LinearMode::fp8, false}));
 
 // ---------------------------------------------------------------------------------------------------------

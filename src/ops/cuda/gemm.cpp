@@ -2,16 +2,19 @@
 
 #include <cublasLt.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <tuple>
 
 #include "cuda/check.h"
+#include "ops/cuda/gemm_epilogue.h"
 
 namespace fastwan::cuda {
 namespace {
 
 constexpr size_t kWorkspaceBytes = 32u << 20;
+constexpr size_t kScratchFloats = 16u << 20;  // 64 MiB: the per-row path's fp32 products, a block of rows
 
 struct Plan {
   cublasLtMatmulDesc_t op = nullptr;
@@ -52,7 +55,15 @@ class GemmEngine {
       cublasLtMatmulDescDestroy(plan.op);
     }
     cudaFree(workspace_);
+    cudaFree(scratch_);
     cublasLtDestroy(handle_);
+  }
+
+  // The per-row path's fp32 scratch (kScratchFloats), allocated on first use: only that path needs it.
+  float* scratch() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!scratch_) FW_CUDA_CHECK(cudaMalloc(&scratch_, kScratchFloats * sizeof(float)));
+    return scratch_;
   }
 
   void run(const GemmParams& p, cudaStream_t stream) {
@@ -111,14 +122,6 @@ class GemmEngine {
       FW_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
                                                      sizeof bias_type));
     }
-    if (p.scaling == GemmScaling::per_row) {
-      const cublasLtMatmulMatrixScale_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
-      FW_CUBLAS_CHECK(
-          cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof mode));
-      FW_CUBLAS_CHECK(
-          cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof mode));
-    }
-
     const cudaDataType_t a_type = cuda_type(p.a_type), b_type = cuda_type(p.b_type);
     if (p.b_transposed) {
       FW_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, b_type, p.k, p.n, p.ldb));
@@ -156,6 +159,7 @@ class GemmEngine {
 
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
+  float* scratch_ = nullptr;
   std::mutex mu_;
   std::map<PlanKey, Plan> plans_;
 };
@@ -168,6 +172,52 @@ void delete_gemm_engine(GemmEngine* engine) {
   delete engine;
 }
 
+namespace {
+
+// cuBLASLt 13.0 rejects its outer-vector scale mode (CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F) for FP8 on
+// sm_90: the heuristic answers NOT_SUPPORTED for every shape (H100, 2026-12-07). So per-row scales are
+// applied by our epilogue: the unscaled FP8 product into the engine's fp32 scratch, a block of rows at a time
+// (the FFN's 32,760 x 8,960 product alone would need 1.2 GB), then row_scaled_epilogue. It costs an fp32
+// write and read of the product that the per-tensor mode does not pay.
+void gemm_per_row(DeviceContext& ctx, const GemmParams& p) {
+  GemmEngine& engine = ctx.gemms();
+  float* scratch = engine.scratch();
+  const int64_t block = std::max<int64_t>(1, std::min<int64_t>(p.m, kScratchFloats / p.n));
+  for (int64_t r0 = 0; r0 < p.m; r0 += block) {
+    const int64_t rows = std::min(block, p.m - r0);
+    GemmParams product = p;
+    product.a = static_cast<const uint8_t*>(p.a) + r0 * p.lda;  // e4m3: a byte per element
+    product.m = rows;
+    product.scaling = GemmScaling::none;  // unit scales
+    product.a_scale = product.b_scale = nullptr;
+    product.d = scratch;
+    product.ldd = p.n;
+    product.d_type = DType::f32;
+    product.bias = nullptr;
+    product.epilogue = Epilogue::none;
+    product.alpha = 1.0f;
+    product.beta = 0.0f;
+    engine.run(product, ctx.stream());
+    RowScaledEpilogueParams e;
+    e.acc = scratch;
+    e.ld_acc = p.n;
+    e.row_scale = p.a_scale + r0;
+    e.col_scale = p.b_scale;
+    e.bias = p.epilogue == Epilogue::none ? nullptr : p.bias;
+    e.gelu = p.epilogue == Epilogue::gelu_bias;
+    e.d = static_cast<char*>(p.d) + r0 * p.ldd * dtype_size(p.d_type);
+    e.ldd = p.ldd;
+    e.d_type = p.d_type;
+    e.alpha = p.alpha;
+    e.beta = p.beta;
+    e.rows = rows;
+    e.n = p.n;
+    row_scaled_epilogue(e, ctx.stream());
+  }
+}
+
+}  // namespace
+
 void gemm(DeviceContext& ctx, const GemmParams& p) {
   FW_CHECK(p.m > 0 && p.n > 0 && p.k > 0, "gemm: empty shape");
   FW_CHECK(p.epilogue == Epilogue::none || p.bias != nullptr, "gemm: bias epilogue without a bias");
@@ -177,7 +227,10 @@ void gemm(DeviceContext& ctx, const GemmParams& p) {
            "gemm: FP8 operands need their scales (and bf16 operands none)");
   FW_CHECK(!fp8 || (p.b_transposed && p.batch == 1 && p.k % 16 == 0 && p.lda % 16 == 0 && p.ldb % 16 == 0),
            "gemm: FP8 needs a transposed B, one batch and 16-element aligned K and rows");
-  ctx.gemms().run(p, ctx.stream());
+  if (p.scaling == GemmScaling::per_row)
+    gemm_per_row(ctx, p);
+  else
+    ctx.gemms().run(p, ctx.stream());
 }
 
 }  // namespace fastwan::cuda

@@ -2,8 +2,9 @@
 //   D[b] = alpha * scale(A) scale(B) * A[b] (m x k) . B[b]^T (when b_transposed: B stored n x k, as torch
 //   Linear
 //          weights) + beta * D[b] + bias[n] (epilogue), batched with element strides.
-// Operands are bf16, or FP8 e4m3 with fp32 scales in device memory (per tensor, or per row of A and per row
-// of B: cuBLASLt's outer-vector mode); accumulation is fp32; D is bf16 or f32. Plans (descriptors + the
+// Operands are bf16, or FP8 e4m3 with fp32 scales in device memory (per tensor, applied by cuBLASLt; or per
+// row of A and per row of B, applied by gemm_epilogue.h to fp32 products); accumulation is fp32; D is bf16 or
+// f32. Plans (descriptors + the
 // heuristic's algorithm) are cached per shape in the DeviceContext's engine, so graph capture and repeated
 // calls do no host-side search.
 #pragma once
