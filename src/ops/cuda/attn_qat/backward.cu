@@ -5,6 +5,12 @@
 //   dV += P~^T dO with P~ = φ(P) per 16 keys of a query (the published choice), φ(P l) / l relative to the
 //         final row max (the switch), or P;   dS^T = P^T ∘ (dP^T - D), rounded to bf16;   dK += dS^T Q^
 //   dQ += dS K^ (shared by every key CTA: through shared memory, then fp32 atomics into the workspace)
+// dQ takes K's mean over the CTA's keys out of the product: dS K^ = bf16(dS) (K^ - k) + rowsum(dS) k, the
+// first on the tensor cores, the second in fp32. A row of dS sums to about 0 (D is its P-weighted mean), so
+// dS K^ cancels K's common component (real K has large per-channel offsets) but not the bf16 rounding of dS
+// multiplied by it: without the split, dQ's error grows with |k| / |K^ - k| (rel L2 3.1-3.8e-3 against the
+// double reference with a K channel bias of twice its spread, H100 2026-12-07; dK, whose columns of dS do
+// not cancel, 2.3e-3).
 // D = rowsum(dO ∘ O') (or O) comes from a pre-processing kernel; dQ and dK are scaled by sm_scale at the end.
 // A warp's 16 keys are one φ block of every query's P row (the CTA's first key is a multiple of 16). 128 keys
 // per CTA rather than 64 halve the dQ atomics (one per query, channel and CTA) and the Q/dO tile loads.
@@ -35,6 +41,8 @@ struct BackwardSmem {
   __nv_bfloat16 d_ot[D * kLdQ];
   __nv_bfloat16 ds[kQueries * kLdK];  // dS [query][key]
   float lse[kQueries], delta[kQueries], row_max[kQueries];
+  float k_mean[D];                  // K^'s mean over the CTA's keys, per channel (kt holds K^ minus it)
+  float ds_sum[kWarps * kQueries];  // per warp: each query's sum of dS over the warp's 16 keys
 };
 
 // D = rowsum(dO ∘ O_for_d) per query (one warp per row) and the dQ accumulator zeroed.
@@ -94,6 +102,17 @@ __global__ void __launch_bounds__(kThreads)
   load_rows<kThreads>(s.k, Smem::kLd, k, kKeys, D, pb.seq_k - n0);
   load_rows_transposed<kThreads>(s.kt, Smem::kLdK, k, kKeys, D, pb.seq_k - n0);
   load_rows<kThreads>(s.v, Smem::kLd, p.v + (bh * pb.seq_k + n0) * D, kKeys, D, pb.seq_k - n0);
+  __syncthreads();
+  static_assert(D <= kThreads, "one thread per channel");
+  if (threadIdx.x < D) {  // K^T minus K^'s mean over the valid keys (padding stays 0)
+    const int ch = threadIdx.x, valid_k = min(kKeys, pb.seq_k - n0);
+    __nv_bfloat16* row = s.kt + ch * Smem::kLdK;
+    float sum = 0.0f;
+    for (int j = 0; j < valid_k; ++j) sum += __bfloat162float(row[j]);
+    const float mean = sum / static_cast<float>(valid_k);
+    for (int j = 0; j < valid_k; ++j) row[j] = __float2bfloat16_rn(__bfloat162float(row[j]) - mean);
+    s.k_mean[ch] = mean;
+  }
 
   float dk[kDt][4], dv[kDt][4];
 #pragma unroll
@@ -170,8 +189,19 @@ __global__ void __launch_bounds__(kThreads)
     for (int j = 0; j < kQt; ++j)
 #pragma unroll
       for (int e = 0; e < 4; ++e) dpt[j][e] = st[j][e] * (dpt[j][e] - s.delta[j * 8 + 2 * t + (e & 1)]);
+        // Each query's sum of dS over this warp's 16 keys (rows g and g + 8 of the lanes with the same t).
+#pragma unroll
+    for (int j = 0; j < kQt; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        float sum = dpt[j][e] + dpt[j][e + 2];
+        sum += __shfl_xor_sync(0xffffffff, sum, 4);
+        sum += __shfl_xor_sync(0xffffffff, sum, 8);
+        sum += __shfl_xor_sync(0xffffffff, sum, 16);
+        if (g == 0) s.ds_sum[warp * kQueries + j * 8 + 2 * t + e] = sum;
+      }
 
-        // dV += P~^T dO and dK += dS^T Q^ (k-steps over the 32 queries).
+      // dV += P~^T dO and dK += dS^T Q^ (k-steps over the 32 queries).
 #pragma unroll
     for (int kk = 0; kk < kQueries / 16; ++kk) {
       uint32_t ap[4], ads[4];
@@ -214,8 +244,17 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      const int query = m0 + (warp % 2) * 16 + g + 8 * r;
+    for (int r = 0; r < 2; ++r) {  // + rowsum(dS) k, then into the accumulator
+      const int local = (warp % 2) * 16 + g + 8 * r, query = m0 + local;
+      float ds_sum = 0.0f;
+#pragma unroll
+      for (int w = 0; w < kWarps; ++w) ds_sum += s.ds_sum[w * kQueries + local];
+#pragma unroll
+      for (int i = 0; i < kSlice / 8; ++i) {
+        const int ch = (warp / 2) * kSlice + i * 8 + 2 * t;
+        dq[i][2 * r] = fmaf(ds_sum, s.k_mean[ch], dq[i][2 * r]);
+        dq[i][2 * r + 1] = fmaf(ds_sum, s.k_mean[ch + 1], dq[i][2 * r + 1]);
+      }
       if (query >= pb.seq_q) continue;
       float* dst = dq_accum + (bh * pb.seq_q + query) * D + (warp / 2) * kSlice + 2 * t;
 #pragma unroll
