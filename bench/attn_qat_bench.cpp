@@ -69,6 +69,7 @@ int run() {
     std::fprintf(stderr, "attn_qat_bench: %s\n", info.error().message().c_str());
     return 1;
   }
+  cuda::install_device_allocator();  // the tensors below are allocated directly, not through to_device
   std::printf("device: %s, %d SMs\n\n%-16s %-36s %9s %9s\n", info->name.c_str(), info->sm_count, "pass",
               "shape", "ms", "TFLOP/s");
   bench(1, 12, 32760, 128, false);

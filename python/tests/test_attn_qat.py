@@ -80,8 +80,9 @@ SWITCHES = {"tokens": 0, "head_dim": 1, "o_prime": 0, "o": 1, "fq_normalized": 0
 
 
 def reference_direct(q, k, v, d_o, causal=False, sm_scale=None, v_axis="tokens", d_from="o_prime",
-                     dv_p="fq_normalized"):
-    """The library's reference entries called directly (Attn-QAT, every quantizer on): o, o', lse, dq, dk, dv."""
+                     dv_p="fq_normalized", o_for_d=None):
+    """The library's reference entries called directly (Attn-QAT, every quantizer on): o, o', lse, dq, dk, dv.
+    o_for_d: the O (or O', as d_from names) the backward's D comes from, in place of the reference's own."""
     b, h, nq, d = q.shape
     sm_scale = 1 / math.sqrt(d) if sm_scale is None else sm_scale
     p = _lib.Params(b, h, nq, k.shape[2], d, sm_scale, int(causal), SWITCHES[v_axis], SWITCHES[d_from],
@@ -90,8 +91,9 @@ def reference_direct(q, k, v, d_o, causal=False, sm_scale=None, v_axis="tokens",
     o, o_prime, lse = torch.empty_like(q), torch.empty_like(q), torch.empty(b, h, nq)
     _lib.call("fastwan_attn_qat_reference_forward", ctypes.byref(p), *map(ptr, (q, k, v, o, o_prime, lse)))
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    o_d = (o, o_prime) if o_for_d is None else (o_for_d.float().contiguous(),) * 2
     _lib.call("fastwan_attn_qat_reference_backward", ctypes.byref(p),
-              *map(ptr, (q, k, v, o, o_prime, lse, d_o, dq, dk, dv)))
+              *map(ptr, (q, k, v, *o_d, lse, d_o, dq, dk, dv)))
     return o, o_prime, lse, dq, dk, dv
 
 
@@ -249,7 +251,12 @@ class CudaTest(unittest.TestCase):
                     gpu = faq.forward_outputs(q, k, v, causal=causal, **sw)
                     ref = faq.forward_outputs(*(t.cpu().float() for t in (q, k, v)), causal=causal, **sw)
                     grads = op_with_grads(q, k, v, d_o, causal=causal, **sw)[1:]
-                    ref_grads = op_with_grads(*(t.cpu().float() for t in (q, k, v, d_o)), causal=causal, **sw)[1:]
+                    # The reference's backward takes D from the O' (or O) the GPU stored in bf16, as the
+                    # kernels do (FlashAttention's convention): from its own fp32 O' instead, D shifts along a
+                    # row and dQ sums that up (tests/gpu/attn_qat_gpu_test.cpp).
+                    stored = gpu.o if sw.get("d_from") == "o" else gpu.o_prime
+                    ref_grads = reference_direct(*(t.cpu() for t in (q, k, v, d_o)), causal=causal, **sw,
+                                                 o_for_d=stored.cpu())[3:]
                     errs = {"o": rel_l2(gpu.o, ref.o), "o'": rel_l2(gpu.o_prime, ref.o_prime),
                             "dq": rel_l2(grads[0], ref_grads[0]), "dk": rel_l2(grads[1], ref_grads[1]),
                             "dv": rel_l2(grads[2], ref_grads[2])}
