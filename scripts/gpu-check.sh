@@ -47,6 +47,23 @@ mkdir -p "$out"
 sections=("$@")
 [[ ${#sections[@]} -eq 0 ]] && sections=(tests bench e2e serve)
 want() { [[ " ${sections[*]} " == *" $1 "* ]]; }
+# `fastwan verify --device cuda` on every golden case (tag: the log names; further arguments go to verify), a
+# line each in $out/verify_<tag>.txt. A component without a GPU path (attn_qat: training kernels, which
+# gpu_tests checks against the same reference) is a SKIP, not a FAIL.
+verify_golden() {
+  local tag=$1 c log
+  shift
+  for c in tests/data/golden/*/; do
+    log="$out/verify_${tag}_$(basename "$c").log"
+    timeout 120 "$bin/fastwan" verify "$c" --device cuda "$@" >"$log" 2>&1
+    if grep -q "has no cuda path" "$log"; then echo "SKIP $(tail -1 "$log" | sed 's/^FAIL //')"; else tail -1 "$log"; fi
+  done | tee "$out/verify_$tag.txt"
+  if grep -q '^FAIL' "$out/verify_$tag.txt"; then status=1; fi
+}
+verify_counts() {
+  echo "$(grep -c '^PASS' "$out/verify_$1.txt") pass, $(grep -c '^FAIL' "$out/verify_$1.txt") fail," \
+    "$(grep -c '^SKIP' "$out/verify_$1.txt") without a GPU path"
+}
 
 if [[ ! -x "$bin/fastwan" ]]; then
   echo "== building (no binaries in $bin)"
@@ -67,15 +84,8 @@ if want tests; then
   grep -E "rel L2|max abs|rcp|FAILED|Failure" "$out/gpu_tests.log" | head -70
   summary+=("gpu tests: $(grep -E '^\[  PASSED  \]' "$out/gpu_tests.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests.log") failed")
   echo "== golden cases on the GPU"
-  # A component without a GPU path (attn_qat: its kernels are training kernels, tested by gpu_tests against
-  # the same reference) is a SKIP, not a FAIL.
-  for c in tests/data/golden/*/; do
-    log="$out/verify_$(basename "$c").log"
-    timeout 120 "$bin/fastwan" verify "$c" --device cuda >"$log" 2>&1
-    if grep -q "has no cuda path" "$log"; then echo "SKIP $(tail -1 "$log" | sed 's/^FAIL //')"; else tail -1 "$log"; fi
-  done | tee "$out/verify_cuda.txt"
-  grep -q '^FAIL' "$out/verify_cuda.txt" && status=1
-  summary+=("verify --device cuda: $(grep -c '^PASS' "$out/verify_cuda.txt") pass, $(grep -c '^FAIL' "$out/verify_cuda.txt") fail, $(grep -c '^SKIP' "$out/verify_cuda.txt") without a GPU path")
+  verify_golden cuda
+  summary+=("verify --device cuda: $(verify_counts cuda)")
 fi
 
 if want bench; then
@@ -101,12 +111,8 @@ if want portable; then
   grep -E "portable|rel L2|FAILED|Failure" "$out/gpu_tests_portable.log" | head -60
   summary+=("gpu tests (portable): $(grep -E '^\[  PASSED  \]' "$out/gpu_tests_portable.log" | head -1) $(grep -cE '^\[  FAILED  \] [A-Z]' "$out/gpu_tests_portable.log") failed")
   echo "== golden cases on the GPU, --kernels portable"
-  for c in tests/data/golden/*/; do
-    timeout 120 "$bin/fastwan" verify "$c" --device cuda --kernels portable >"$out/verify_portable_$(basename "$c").log" 2>&1 ||
-      status=1
-    tail -1 "$out/verify_portable_$(basename "$c").log"
-  done | tee "$out/verify_portable.txt"
-  summary+=("verify --device cuda --kernels portable: $(grep -c '^PASS' "$out/verify_portable.txt") pass, $(grep -c '^FAIL' "$out/verify_portable.txt") fail")
+  verify_golden portable --kernels portable
+  summary+=("verify --device cuda --kernels portable: $(verify_counts portable)")
   for modes in ${FASTWAN_PORTABLE_BENCH_MODES:-bf16:bf16 fp8:sage8}; do
     linear=${modes%:*} attention=${modes#*:} tag=${modes/:/_}
     echo "== fastwan bench --kernels portable --linear $linear --attention $attention"
