@@ -33,7 +33,8 @@
 # One device call runs at most 10 minutes: run the sections in separate calls (tests; bench; e2e; serve), each
 # well inside that (gpu_tests alone may take several minutes: its CPU oracles run the DiT in every mode).
 # Binaries: .gpu/bin + .gpu/lib (made here by scripts/gpu-bundle.sh and carried), else build/bin (built if
-# absent). Logs go to $OUT (default ./gpu-check-out).
+# absent). Logs go to $OUT (default ./gpu-check-out); where $OUT is set (the device tool's folder), they end as
+# $OUT/summary.txt and $OUT/logs.tar.xz (every log, JSON, CSV and plot).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # The bundle arrives compressed (scripts/gpu-bundle.sh): unpacked into .gpu/bin and .gpu/lib at every call (the
@@ -361,10 +362,18 @@ print("stages %.3f s (%s), modes %s" % (t["total"], ", ".join("%s %.3f" % kv for
   fi
 fi
 
-echo
-echo "== summary ($(head -1 "$out/gpu.txt" | cut -d, -f1), $(tail -1 "$out/gpu.txt"))"
-for s in "${summary[@]}"; do echo "  $s"; done
-[[ -f "$out/kernel_bench.log" ]] && grep -E "attention|gemm|quantize|GEMMs" "$out/kernel_bench.log" | sed 's/^/  /'
-for f in "$out"/bench_*.log; do [[ -f $f ]] && grep -E "DiT step|total" "$f" | sed "s/^/  $(basename "$f" .log): /"; done
-[[ -f "$out/readback.txt" ]] && sed 's/^/  /' "$out/readback.txt"
+{
+  echo
+  echo "== summary ($(head -1 "$out/gpu.txt" | cut -d, -f1), $(tail -1 "$out/gpu.txt"))"
+  for s in "${summary[@]}"; do echo "  $s"; done
+  [[ -f "$out/kernel_bench.log" ]] && grep -E "attention|gemm|quantize|GEMMs" "$out/kernel_bench.log" | sed 's/^/  /'
+  for f in "$out"/bench_*.log; do [[ -f $f ]] && grep -E "DiT step|total" "$f" | sed "s/^/  $(basename "$f" .log): /"; done
+  [[ -f "$out/readback.txt" ]] && sed 's/^/  /' "$out/readback.txt"
+} | tee "$out/summary.txt"
+# On the device machine ($OUT set by the device tool, which brings back only a few files of a call), every log,
+# JSON, plot and CSV goes into one logs.tar.xz beside summary.txt.
+if [[ -n ${OUT:-} ]]; then
+  (cd "$out" && find . -type f ! -name summary.txt ! -name logs.tar.xz -print0 | tar cJf logs.tar.xz --null -T - &&
+    find . -mindepth 1 ! -name summary.txt ! -name logs.tar.xz -delete)
+fi
 exit $status

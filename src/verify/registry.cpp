@@ -49,6 +49,11 @@ Expected<Verifier> find_verifier(const std::string& component, VerifyDevice devi
     known += (known.empty() ? "" : ", ") + key.first;
   }
   const char* dev = device == VerifyDevice::cpu ? "cpu" : "cuda";
+  // Components whose GPU code is not an inference stage: their kernels are checked elsewhere.
+  if (device == VerifyDevice::cuda && component == "attn_qat")
+    return Error(
+        "golden component 'attn_qat' has no cuda path: Attn-QAT's GPU kernels are training kernels, "
+        "checked against the same reference by gpu_tests (AttnQatGpu) and python/tests");
   if (on_cpu)
     return Error("golden component '" + component + "' has no " + dev + " path in this build" +
                  (device == VerifyDevice::cuda ? " (built without CUDA, or no GPU stage yet)" : ""));
