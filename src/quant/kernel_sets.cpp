@@ -43,11 +43,10 @@ Status kernel_set_supports(KernelSet set, ComputeCapability cc, const ModelOptio
     case LinearMode::nvfp4:  // emulated with bf16 GEMMs everywhere
       break;
     case LinearMode::fp8:
-      if (cc.sm() < 89) return Error("--linear fp8 needs FP8 tensor cores (sm_89 or newer), not" + on);
-      break;
-    case LinearMode::fp8_row:
-      if (cc.major != 9 && cc.major != 10)  // outer-vector scales: Hopper and the data-centre Blackwells
-        return Error("--linear fp8-row needs cuBLASLt's per-row FP8 scales (sm_90 or sm_100), not" + on);
+    case LinearMode::fp8_row:  // per-row scales: our epilogue on an FP8 GEMM (ops/cuda/gemm_epilogue.h)
+      if (cc.sm() < 89)
+        return Error("--linear " + std::string(linear_mode_name(options.linear)) +
+                     " needs FP8 tensor cores (sm_89 or newer), not" + on);
       break;
   }
   if (options.attention == AttentionMode::sage8 && cc.sm() < 89)

@@ -2,11 +2,10 @@
 // of the compute capability, so the choice is tested without a GPU (the CUDA backend asks them at start-up).
 //
 //   hopper    sm_90 only (the binary carries sm_90a code): wgmma/TMA attention in every mode, cuBLASLt GEMMs
-//             with FP8 per tensor and per row (outer-vector scales).
+//             with FP8 per tensor and per row (per-row scales applied by our epilogue, ops/cuda/gemm_epilogue.h).
 //   portable  sm_80 and newer: mma.sync attention (bf16, and FP4 attention emulated exactly as on Hopper;
 //             8-bit attention with the INT8 and FP8 mma.sync of sm_89 and newer), cuBLASLt GEMMs (bf16 and
-//             the emulated NVFP4 everywhere; FP8 per tensor from sm_89, per row on sm_90 and sm_100, where
-//             cuBLASLt has outer-vector scales).
+//             the emulated NVFP4 everywhere; FP8 per tensor and per row from sm_89).
 #pragma once
 
 #include <string>

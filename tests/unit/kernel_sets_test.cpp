@@ -58,15 +58,15 @@ TEST(KernelSets, PortableModesFollowTheTensorCores) {
   ASSERT_FALSE(sage_a100.ok());
   EXPECT_EQ(sage_a100.error().message(),
             "--attention sage8 needs FP8 tensor cores (sm_89 or newer), not on sm_80");
-  // Per-row FP8 scales are cuBLASLt's outer-vector mode: Hopper and the data-centre Blackwells.
-  EXPECT_FALSE(
-      kernel_set_supports(KernelSet::portable, kRtx4090, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
-  EXPECT_TRUE(
-      kernel_set_supports(KernelSet::portable, kH100, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
-  EXPECT_TRUE(
-      kernel_set_supports(KernelSet::portable, kB200, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
-  EXPECT_FALSE(
-      kernel_set_supports(KernelSet::portable, kRtx5090, {LinearMode::fp8_row, AttentionMode::bf16}).ok());
+  // Per-row FP8 scales are applied by our epilogue to an FP8 GEMM with unit scales: wherever FP8 GEMMs run.
+  for (ComputeCapability cc : {kRtx4090, kH100, kB200, kRtx5090})
+    EXPECT_TRUE(kernel_set_supports(KernelSet::portable, cc, {LinearMode::fp8_row, AttentionMode::bf16}).ok())
+        << cc.sm();
+  const Status row_a100 =
+      kernel_set_supports(KernelSet::portable, kA100, {LinearMode::fp8_row, AttentionMode::bf16});
+  ASSERT_FALSE(row_a100.ok());
+  EXPECT_EQ(row_a100.error().message(),
+            "--linear fp8-row needs FP8 tensor cores (sm_89 or newer), not on sm_80");
 }
 
 TEST(KernelSets, ParseAndDescribe) {
