@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU checks on a machine with an NVIDIA Hopper GPU, then one short table.
-#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve] [portable] [attn-qat] [train]  (default: the first four)
+#   scripts/gpu-check.sh [tests] [bench] [e2e] [serve] [replicas] [portable] [attn-qat] [train]  (default: the first four)
 #     tests  the GPU tests (every kernel and model against its CPU reference; what `ctest -L gpu` runs) and
 #            `fastwan verify --device cuda` on every golden case
 #     bench  kernel_bench (kernels at the 480p shapes: attention in bf16 and sage8 with their pre-processing,
@@ -17,6 +17,9 @@
 #            the MP4's last byte) and its MP4 read back; before it, three runs of `fastwan generate` with the same
 #            settings writing the same MP4 (their time without loading); both as min and median, and the
 #            difference against issue 15's bound (the server within 0.1 s of generate). Needs the MP4 module.
+#     replicas  server throughput (issue 17): FASTWAN_REPLICA_JOBS (8) requests at once to `fastwan serve` with one
+#            replica, then with one per GPU (FASTWAN_REPLICAS, default the GPU count; 2 where there is one):
+#            videos per minute and the speed-up. Uses serve's settings and bundle.
 #     portable  the portable kernel set forced on this GPU (--kernels portable): the DiT's GPU tests, every golden
 #            case and `fastwan bench` in bf16 and FP8 + sage8 (issue 20)
 #     attn-qat  Attn-QAT's training kernels: attn_qat_bench (issue 16's shapes) and the PyTorch package's tests
@@ -202,6 +205,30 @@ PY
 }
 
 # The numbers on stdin: "MIN MEDIAN".
+# `fastwan serve --model $fp8_model --device $dev --port 0 ARGS` in the background, its output in LOG (the first
+# argument): sets server (its pid) and url; succeeds once /health answers 200 (the models loaded), fails after
+# FASTWAN_SERVE_LOAD_TIMEOUT seconds or when the server exits. serve_cleanup stops it.
+start_server() {
+  local log=$1 deadline=$((SECONDS + ${FASTWAN_SERVE_LOAD_TIMEOUT:-300}))
+  shift
+  timeout -k 20 "${FASTWAN_SERVE_TIMEOUT:-900}" "${fastwan[@]}" serve --model "$fp8_model" --device "$dev" --port 0 \
+    "$@" >"$log" 2>&1 &
+  server=$! url=''
+  # The first line names the port (--port 0: a free one).
+  while ((SECONDS < deadline)) && kill -0 "$server" 2>/dev/null; do
+    [[ -z $url ]] && url=$(sed -n 's|^fastwan serve: .* on \(http://[^ ]*\) .*|\1|p' "$log" | head -1)
+    [[ -n $url && $(fetch "$scratch/health.json" "$url/health") == 200* ]] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+# Stops start_server's server (SIGTERM; timeout passes it on, and a KILL 20 s later if it is still there) and removes
+# the section's scratch folder: at the end of a section, or when this script stops early (trap ... EXIT).
+serve_cleanup() {
+  [[ -n ${server:-} ]] && { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; server_rc=$? server=; }
+  rm -rf "${scratch:-}"
+  trap - EXIT
+}
 min_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[1], NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if want e2e; then
@@ -265,29 +292,25 @@ fi
 # would fail, so the section says why and stops. A bundle made by `gpu-bundle.sh serve` carries libav as
 # .gpu/mp4lib.tar.xz: unpacked here and put on the library path of fastwan only (not of curl or python3).
 fastwan=("$bin/fastwan")
-if want serve && [[ -f .gpu/mp4lib.tar.xz ]]; then
+if (want serve || want replicas) && [[ -f .gpu/mp4lib.tar.xz ]]; then
   mp4lib=${TMPDIR:-/tmp}/fastwan-mp4lib
   [[ -d $mp4lib/mp4lib ]] || { mkdir -p "$mp4lib" && tar xJf .gpu/mp4lib.tar.xz -C "$mp4lib"; }
   fastwan=(env "LD_LIBRARY_PATH=$mp4lib/mp4lib:$LD_LIBRARY_PATH" "$bin/fastwan")
 fi
-mp4=$(want serve && timeout 30 "${fastwan[@]}" --version 2>&1 | sed -n 's/^MP4 output: //p')
-if want serve && [[ $mp4 != "libfastwan_mp4.so loaded" ]]; then
-  echo "== serve: not run: the server writes MP4, and here ${mp4:-fastwan --version did not answer}"
+mp4=$( (want serve || want replicas) && timeout 30 "${fastwan[@]}" --version 2>&1 | sed -n 's/^MP4 output: //p')
+# Whether a server section cannot run here (the server writes MP4); says so for the section named first.
+no_mp4() {
+  [[ $mp4 == "libfastwan_mp4.so loaded" ]] && return 1
+  echo "== $1: not run: the server writes MP4, and here ${mp4:-fastwan --version did not answer}"
   status=1
-  summary+=("serve: not run, no MP4 output here (fastwan --version)")
-elif want serve; then
+  summary+=("$1: not run, no MP4 output here (fastwan --version)")
+}
+if want serve && ! no_mp4 serve; then
   prepare_model
   dev=${FASTWAN_SERVE_DEVICE:-cuda} size=${FASTWAN_SERVE_SIZE:-832x480} frames=${FASTWAN_SERVE_FRAMES:-81}
   runs=${FASTWAN_SERVE_RUNS:-3} seed=1024
   width=${size%x*} height=${size#*x}
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/fastwan-serve.XXXXXX") server='' server_rc=''
-  # Stops the server (SIGTERM; timeout passes it on, and a KILL 20 s later if it is still there) and removes the
-  # scratch folder: at the end of the section, or when this script stops early.
-  serve_cleanup() {
-    [[ -n $server ]] && { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; server_rc=$? server=; }
-    rm -rf "$scratch"
-    trap - EXIT
-  }
   trap serve_cleanup EXIT
   trap 'exit 130' INT TERM
   : >"$out/serve_times.txt"
@@ -308,18 +331,8 @@ print("%.6f" % (j["total_seconds"] - sum(s["seconds"] for s in j["stages"] if s[
   readback "$scratch/generate_1.mp4" | tee -a "$out/readback.txt"
 
   echo "== serve: fastwan serve --device $dev --model $fp8_model, then $runs POST /v1/videos/sync"
-  started=$SECONDS
-  timeout -k 20 "${FASTWAN_SERVE_TIMEOUT:-900}" "${fastwan[@]}" serve --model "$fp8_model" --device "$dev" --port 0 \
-    --output-dir "$scratch/videos" >"$out/serve.log" 2>&1 &
-  server=$!
-  # The first line names the port (--port 0: a free one); /health answers 200 once the models are loaded.
-  url='' ready=''
-  deadline=$((SECONDS + ${FASTWAN_SERVE_LOAD_TIMEOUT:-300}))
-  while ((SECONDS < deadline)) && kill -0 "$server" 2>/dev/null; do
-    [[ -z $url ]] && url=$(sed -n 's|^fastwan serve: .* on \(http://[^ ]*\) .*|\1|p' "$out/serve.log" | head -1)
-    if [[ -n $url && $(fetch "$scratch/health.json" "$url/health") == 200* ]]; then ready=1; break; fi
-    sleep 0.2
-  done
+  started=$SECONDS ready=''
+  start_server "$out/serve.log" --output-dir "$scratch/videos" && ready=1
   echo "$(head -1 "$out/serve.log"); $([[ -n $ready ]] && echo "ready $((SECONDS - started)) s after the start" || echo "not ready")"
   if [[ -z $ready ]]; then
     status=1
@@ -360,6 +373,59 @@ print("stages %.3f s (%s), modes %s" % (t["total"], ", ".join("%s %.3f" % kv for
     status=1
     summary+=("serve: no timings (serve.log, serve_generate_*.log)")
   fi
+fi
+
+if want replicas && ! no_mp4 replicas; then
+  # Server throughput with one replica per GPU against one replica (issue 17: >= 3.8x with 4): the same stream
+  # of FASTWAN_REPLICA_JOBS asynchronous requests (POST /v1/videos, all at once) to FastWan-QAD-FP8's defaults,
+  # timed from the first request to the last job's completion.
+  prepare_model
+  dev=${FASTWAN_SERVE_DEVICE:-cuda} size=${FASTWAN_SERVE_SIZE:-832x480} frames=${FASTWAN_SERVE_FRAMES:-81}
+  jobs=${FASTWAN_REPLICA_JOBS:-8}
+  many=${FASTWAN_REPLICAS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
+  : >"$out/replicas.txt"
+  for replicas in 1 $((many > 1 ? many : 2)); do
+    scratch=$(mktemp -d "${TMPDIR:-/tmp}/fastwan-replicas.XXXXXX") server='' server_rc=''
+    trap serve_cleanup EXIT
+    echo "== replicas: fastwan serve --replicas $replicas --device $dev, $jobs requests of $size x $frames frames"
+    if ! start_server "$out/replicas_$replicas.log" --replicas "$replicas" --queue "$jobs" --output-dir "$scratch/videos"; then
+      status=1
+      tail -3 "$out/replicas_$replicas.log"
+      serve_cleanup
+      continue
+    fi
+    python3 - "$url" "$jobs" "$size" "$frames" "$prompt" "$replicas" <<'PY' | tee -a "$out/replicas.txt" || status=1
+import json, sys, time, urllib.request
+url, jobs, size, frames, prompt, replicas = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+def call(path, body=None):
+    req = urllib.request.Request(url + path, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        return json.load(r)
+start = time.monotonic()
+ids = [call("/v1/videos", {"prompt": prompt, "size": size, "num_frames": frames, "seed": i})["id"] for i in range(jobs)]
+status = {}
+while len(status) < jobs and time.monotonic() - start < 1800:
+    for i in ids:
+        if i not in status:
+            v = call("/v1/videos/" + i)
+            if v["status"] in ("completed", "failed"): status[i] = v["status"]
+    time.sleep(0.05)
+seconds = time.monotonic() - start
+done = sum(s == "completed" for s in status.values())
+print(f"{replicas} {jobs} {done} {seconds:.3f}")
+sys.exit(0 if done == jobs else 1)
+PY
+    serve_cleanup
+  done
+  trap - INT TERM
+  read -r one_r one_n one_done one_s < <(head -1 "$out/replicas.txt")
+  while read -r r n done_n s; do
+    line="serve --replicas $r ($dev, $size, $frames frames): $done_n of $n jobs in $s s, $(awk -v n="$done_n" -v s="$s" 'BEGIN { printf "%.2f", 60 * n / s }') videos/min"
+    [[ $r != "${one_r:-}" && -n ${one_s:-} ]] && line+=", $(awk -v a="$one_s" -v b="$s" 'BEGIN { printf "%.2fx", a / b }') one replica's throughput"
+    echo "$line"
+    summary+=("$line")
+  done <"$out/replicas.txt"
 fi
 
 {

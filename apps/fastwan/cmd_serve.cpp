@@ -69,6 +69,10 @@ Command add_serve(CLI::App& app) {
   sub->add_option("--port", http->port, "Port (default 8080; 0: any free port)")->check(CLI::Range(0, 65535));
   sub->add_option("--queue", jobs->queue, "Jobs waiting behind the running one; more get 429 (default 16)")
       ->check(CLI::Range(1, 100000));
+  sub->add_option(
+         "--replicas", jobs->replicas,
+         "Models loaded side by side, each running one job at a time: replica i on GPU i (default 1)")
+      ->check(CLI::Range(1, 64));
   sub->add_option("--output-dir", jobs->output_dir, "Videos and the job store (default fastwan-videos)");
   sub->add_option("--api-key", http->api_key, "Require Authorization: Bearer KEY on /v1/*");
   sub->add_option("--expire-after", jobs->ttl_seconds,

@@ -13,7 +13,7 @@ __global__ void code_probe_kernel() {}
 Status check_device_code(const DeviceInfo& info, int ordinal) {
   int previous = 0;
   if (cudaGetDevice(&previous) != cudaSuccess) previous = 0;
-  cudaSetDevice(ordinal);
+  cudaSetDevice(ordinal == kCurrentDevice ? previous : ordinal);
   cudaFuncAttributes attributes{};
   const cudaError_t e = cudaFuncGetAttributes(&attributes, code_probe_kernel);
   cudaSetDevice(previous);

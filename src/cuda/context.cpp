@@ -9,10 +9,12 @@ namespace fastwan::cuda {
 
 std::shared_ptr<DeviceContext> DeviceContext::create(int ordinal, std::optional<quant::KernelSet> kernels) {
   auto ctx = std::shared_ptr<DeviceContext>(new DeviceContext());
-  ctx->ordinal_ = ordinal;
+  ctx->ordinal_ = resolve_device(ordinal);
   ctx->make_current();
-  FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.major, cudaDevAttrComputeCapabilityMajor, ordinal));
-  FW_CUDA_CHECK(cudaDeviceGetAttribute(&ctx->capability_.minor, cudaDevAttrComputeCapabilityMinor, ordinal));
+  FW_CUDA_CHECK(
+      cudaDeviceGetAttribute(&ctx->capability_.major, cudaDevAttrComputeCapabilityMajor, ctx->ordinal_));
+  FW_CUDA_CHECK(
+      cudaDeviceGetAttribute(&ctx->capability_.minor, cudaDevAttrComputeCapabilityMinor, ctx->ordinal_));
   ctx->kernels_ = kernels.value_or(quant::default_kernel_set(ctx->capability_));
   install_device_allocator();
   FW_CUDA_CHECK(cudaStreamCreate(&ctx->stream_));

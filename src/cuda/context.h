@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 
+#include "cuda/device.h"
 #include "fastwan/status.h"
 #include "quant/kernel_sets.h"
 
@@ -24,9 +25,11 @@ class ConvEngine;  // conv.cpp
 
 class DeviceContext {
  public:
-  // A context on device `ordinal` with a stream of its own, running `kernels` (default: the device's own
-  // set, quant::resolve_kernel_set's auto). Throws CudaError when the device is unusable.
-  static std::shared_ptr<DeviceContext> create(int ordinal = 0, std::optional<quant::KernelSet> kernels = {});
+  // A context on device `ordinal` (default: the calling thread's current device, device.h) with a stream of
+  // its own, running `kernels` (default: the device's own set, quant::resolve_kernel_set's auto). Throws
+  // CudaError when the device is unusable.
+  static std::shared_ptr<DeviceContext> create(int ordinal = kCurrentDevice,
+                                               std::optional<quant::KernelSet> kernels = {});
   ~DeviceContext();
   DeviceContext(const DeviceContext&) = delete;
   DeviceContext& operator=(const DeviceContext&) = delete;
@@ -58,8 +61,9 @@ class DeviceContext {
 
 // The kernel set options.kernels resolves to on device `ordinal` when it computes options' modes there, or an
 // Error naming the GPU and what the set or a mode needs (quant/kernel_sets.h).
-Expected<quant::KernelSet> kernel_set_for(const quant::ModelOptions& options, int ordinal = 0);
+Expected<quant::KernelSet> kernel_set_for(const quant::ModelOptions& options, int ordinal = kCurrentDevice);
 // A context for a DiT in `options` on device `ordinal`, running kernel_set_for's set.
-Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options, int ordinal = 0);
+Expected<std::shared_ptr<DeviceContext>> context_for(const quant::ModelOptions& options,
+                                                     int ordinal = kCurrentDevice);
 
 }  // namespace fastwan::cuda

@@ -18,10 +18,28 @@ bool device_available() {
   return n > 0;
 }
 
+int resolve_device(int ordinal) {
+  if (ordinal != kCurrentDevice) return ordinal;
+  int current = 0;
+  FW_CUDA_CHECK(cudaGetDevice(&current));
+  return current;
+}
+
+Status use_device(int ordinal) {
+  if (!device_available()) return Error("no CUDA device is available (driver missing or no GPU)");
+  int n = 0;
+  FW_CUDA_CHECK(cudaGetDeviceCount(&n));
+  if (ordinal < 0 || ordinal >= n)
+    return Error("GPU " + std::to_string(ordinal) + " does not exist: this machine has " + std::to_string(n) +
+                 (n == 1 ? " GPU" : " GPUs"));
+  FW_CUDA_CHECK(cudaSetDevice(ordinal));
+  return Status::Ok();
+}
+
 Expected<DeviceInfo> device_info(int ordinal) {
   if (!device_available()) return Error("no CUDA device is available (driver missing or no GPU)");
   cudaDeviceProp p{};
-  FW_CUDA_CHECK(cudaGetDeviceProperties(&p, ordinal));
+  FW_CUDA_CHECK(cudaGetDeviceProperties(&p, resolve_device(ordinal)));
   DeviceInfo i;
   i.name = p.name;
   i.sm_count = p.multiProcessorCount;

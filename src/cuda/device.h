@@ -23,11 +23,18 @@ struct DeviceInfo {
   size_t total_memory = 0;
   size_t max_smem_per_block = 0;
 };
-Expected<DeviceInfo> device_info(int ordinal = 0);
+// Every default ordinal here and in context.h means the calling thread's current device (cudaSetDevice's; 0
+// unless the thread chose another), so that a thread bound to GPU i (use_device: a server replica) builds
+// everything there.
+constexpr int kCurrentDevice = -1;
+int resolve_device(int ordinal);  // kCurrentDevice: cudaGetDevice's
+Expected<DeviceInfo> device_info(int ordinal = kCurrentDevice);
+// Binds the calling thread to GPU `ordinal`: an Error naming the count when the machine has no such GPU.
+Status use_device(int ordinal);
 
 // An Error naming the device, its compute capability and the architectures this binary has code for ("sm_80
 // sm_86 ... compute_120") when none of them runs on it (code_probe.cu).
-Status check_device_code(const DeviceInfo& info, int ordinal = 0);
+Status check_device_code(const DeviceInfo& info, int ordinal = kCurrentDevice);
 
 // Device tensors are allocated with plain cudaMalloc (see the arena for activations). Installs the
 // allocator that Tensor::empty(..., Device::cuda) uses.

@@ -226,7 +226,10 @@ struct HttpApi::Impl {
   void health(httplib::Response& res) {
     switch (jobs.state()) {
       case JobManager::State::ready:
-        return send_json(res, {{"status", "ok"}, {"model", jobs.model_name()}});
+        return send_json(res, {{"status", "ok"},
+                               {"model", jobs.model_name()},
+                               {"replicas", jobs.replicas()},
+                               {"running", jobs.running()}});
       case JobManager::State::loading:
         return send_json(res, {{"status", "loading"}, {"model", jobs.model_name()}}, 503);
       case JobManager::State::failed:

@@ -1,5 +1,6 @@
 #include "server/job_manager.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -66,10 +67,11 @@ int64_t file_size(const std::string& path) {
 
 }  // namespace
 
-// Hears the pipeline of the running job: progress into the live job, cancellation from remove()/stop().
+// Hears the pipeline of a running job: progress into the live job, cancellation from remove()/stop().
 class JobManager::Listener : public ProgressListener {
  public:
-  Listener(JobManager& m, std::string id) : m_(m), id_(std::move(id)) {}
+  Listener(JobManager& m, const std::atomic<bool>& cancel, std::string id)
+      : m_(m), cancel_(cancel), id_(std::move(id)) {}
   void update(const std::string& stage, int64_t done, int64_t total, double) override {
     std::lock_guard<std::mutex> lock(m_.mu_);
     auto it = m_.live_.find(id_);
@@ -83,10 +85,11 @@ class JobManager::Listener : public ProgressListener {
     auto it = m_.live_.find(id_);
     if (it != m_.live_.end()) it->second.timings[stage] = seconds;
   }
-  bool cancelled() const override { return m_.cancel_running_; }
+  bool cancelled() const override { return cancel_; }
 
  private:
   JobManager& m_;
+  const std::atomic<bool>& cancel_;
   std::string id_;
 };
 
@@ -106,34 +109,60 @@ Expected<std::unique_ptr<JobManager>> JobManager::open(JobOptions options) {
   FW_ASSIGN_OR_RETURN(m->store_,
                       JobStore::open((fs::path(m->options_.output_dir) / "jobs.sqlite3").string()));
   m->recover();
-  m->worker_ = std::thread([raw = m.get(), plan]() mutable {
-    Progress progress(Progress::Mode::quiet);
-    auto loaded = raw->cache_.load(plan, progress);
-    if (!loaded) {
-      std::lock_guard<std::mutex> lock(raw->mu_);
-      raw->load_error_ = loaded.error().message();
-      raw->state_ = State::failed;
-      raw->changed_locked();
-      return;
-    }
-    log_info("models loaded: " + progress.summary());
-    raw->state_ = State::ready;
-    raw->work();
-  });
+  if (m->options_.replicas < 1)
+    return Error("--replicas " + std::to_string(m->options_.replicas) + ": at least 1");
+  for (int i = 0; i < m->options_.replicas; ++i) {
+    m->workers_.push_back(std::make_unique<Worker>());
+    m->workers_.back()->index = i;
+  }
+  for (auto& w : m->workers_)
+    w->thread = std::thread([raw = m.get(), &worker = *w, plan] { raw->start(worker, plan); });
   return m;
+}
+
+// A replica: binds its thread to its device, loads the models, then takes jobs until the server stops.
+void JobManager::start(Worker& w, GeneratePlan plan) {
+  Progress progress(Progress::Mode::quiet);
+  Status loaded = plan.device.backend.use_device ? plan.device.backend.use_device(w.index) : Status::Ok();
+  if (loaded.ok()) loaded = w.cache.load(plan, progress);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!loaded.ok()) {
+    load_error_ = options_.replicas == 1
+                      ? loaded.error().message()
+                      : "replica " + std::to_string(w.index) + " (--replicas " +
+                            std::to_string(options_.replicas) + "): " + loaded.error().message();
+    state_ = State::failed;
+    changed_locked();
+    return;
+  }
+  log_info("models loaded" +
+           (options_.replicas == 1 ? std::string() : " (replica " + std::to_string(w.index) + ")") + ": " +
+           progress.summary());
+  if (++loaded_ == options_.replicas && state_ == State::loading) state_ = State::ready;
+  changed_locked();
+  lock.unlock();
+  work(w);
 }
 
 JobManager::~JobManager() {
   stop();
-  if (worker_.joinable()) worker_.join();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
 }
 
 void JobManager::stop() {
   std::lock_guard<std::mutex> lock(mu_);
   stopping_ = true;
-  cancel_running_ = true;
+  for (auto& w : workers_) w->cancel = true;
   changed_.notify_all();
   work_.notify_all();
+}
+
+int JobManager::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const auto& w : workers_) n += !w->running.empty();
+  return n;
 }
 
 std::string JobManager::load_error() const {
@@ -242,8 +271,10 @@ std::vector<Job> JobManager::list(const std::optional<std::string>& after, size_
 bool JobManager::remove(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!get_locked(id)) return false;
-  if (running_ == id) {
-    cancel_running_ = true;  // the worker removes what it wrote when it sees the job gone
+  const auto runner =
+      std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) { return w->running == id; });
+  if (runner != workers_.end()) {
+    (*runner)->cancel = true;  // the replica removes what it wrote when it sees the job gone
   } else {
     std::erase_if(queue_, [&](const auto& q) { return q.first == id; });
     remove_files(id);
@@ -262,9 +293,9 @@ std::optional<Job> JobManager::wait_for_change(const std::string& id, uint64_t& 
   return get_locked(id);
 }
 
-void JobManager::work() {
+void JobManager::work(Worker& w) {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
+  while (!stopping_ && state_ != State::failed) {
     if (queue_.empty()) {
       if (!work_.wait_for(lock, kExpiryInterval, [&] { return stopping_ || !queue_.empty(); }))
         expire_locked();
@@ -272,29 +303,29 @@ void JobManager::work() {
     }
     auto [id, plan] = std::move(queue_.front());
     queue_.pop_front();
-    running_ = id;
-    cancel_running_ = false;
+    w.running = id;
+    w.cancel = false;
     Job& job = live_.at(id);
     job.status = JobStatus::in_progress;
     if (auto stored = store_->put(job); !stored) log_warn(stored.error().message());
     changed_locked();
     lock.unlock();
-    run_job(id, std::move(plan));
+    run_job(w, id, std::move(plan));
     lock.lock();
-    running_.clear();
+    w.running.clear();
     expire_locked();
   }
 }
 
-void JobManager::run_job(const std::string& id, GeneratePlan plan) {
+void JobManager::run_job(Worker& w, const std::string& id, GeneratePlan plan) {
   const std::string thumbnail = thumbnail_path(id);
   plan.output.first_frame = [&](const uint8_t* rgb, int64_t width, int64_t height) {
     return write_png(thumbnail, rgb, width, height);
   };
-  Listener listener(*this, id);
+  Listener listener(*this, w.cancel, id);
   Progress progress(Progress::Mode::quiet);
   progress.set_listener(&listener);
-  auto result = text_to_video(plan, progress, nullptr, &cache_);
+  auto result = text_to_video(plan, progress, nullptr, &w.cache);
 
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(id);

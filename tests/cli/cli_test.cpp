@@ -118,6 +118,8 @@ TEST(Cli, BadFlagsExitNonZeroWithAMessage) {
            "error: The following arguments were not expected: 3 --stpes (did you mean --steps?) (see fastwan "
            "generate --help)"},
           {" -t 0 info x", "--threads: Value 0 not in range 1 to 4096"},
+          {" serve --model m --replicas 0",
+           "error: --replicas: Value 0 not in range 1 to 64 (see fastwan serve --help)"},
           {" synth --preset tiny --out x --seed -1",
            "error: --seed: expected an integer from 0 to 18446744073709551615 (see fastwan synth --help)"},
           {" decode --latents x -o y.y4m --crf 99999999999999999999",

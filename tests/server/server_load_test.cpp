@@ -1,7 +1,7 @@
 // `fastwan serve` under load and faults: a bounded burst of 200 requests at a queue of 8 (each accepted and
 // completed, or refused with 429; none lost or duplicated), clients that go away mid-request, bodies that
-// are malformed, huge or not UTF-8, and a kill during a job. After each the server still serves and the job
-// store agrees with what the clients were told.
+// are malformed, huge or not UTF-8, a kill during a job, and two replicas at once. After each the server
+// still serves and the job store agrees with what the clients were told.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -185,6 +185,32 @@ TEST_F(ServerLoad, AKillDuringAJobThenARestartKeepsTheStoreConsistent) {
     EXPECT_EQ(v["error"]["code"], "server_restarted") << v.dump();
   }
   // The server takes new work.
+  const std::string next = body_of(c.Post("/v1/videos", kSmall.dump(), "application/json"))["id"];
+  EXPECT_EQ(drain(c).at(next)["status"], "completed");
+  EXPECT_EQ(server->stop(), 0) << server->log();
+}
+
+// Two replicas (on the CPU both share its cores; on a GPU machine replica i runs on GPU i): two slow jobs run
+// at once, /health counts them, deleting one cancels it alone, and the server then takes new work.
+TEST_F(ServerLoad, TwoReplicasRunTwoJobsAtOnce) {
+  auto server = serve("replicas", "--replicas 2");
+  ASSERT_TRUE(server);
+  auto c = server->client();
+  EXPECT_EQ(body_of(c.Get("/health"))["replicas"], 2) << server->log();
+  const std::string a = body_of(c.Post("/v1/videos", kSlow.dump(), "application/json"))["id"];
+  const std::string b = body_of(c.Post("/v1/videos", kSlow.dump(), "application/json"))["id"];
+  auto status = [&](const std::string& id) { return body_of(c.Get(("/v1/videos/" + id).c_str()))["status"]; };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool both = false;
+  while (!both && std::chrono::steady_clock::now() < deadline) {
+    both = status(a) == "in_progress" && status(b) == "in_progress";
+    if (!both) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(both) << server->log();
+  EXPECT_EQ(body_of(c.Get("/health"))["running"], 2);
+  ASSERT_TRUE(c.Delete(("/v1/videos/" + a).c_str()));
+  EXPECT_EQ(status(b), "in_progress");
+  ASSERT_TRUE(c.Delete(("/v1/videos/" + b).c_str()));
   const std::string next = body_of(c.Post("/v1/videos", kSmall.dump(), "application/json"))["id"];
   EXPECT_EQ(drain(c).at(next)["status"], "completed");
   EXPECT_EQ(server->stop(), 0) << server->log();
