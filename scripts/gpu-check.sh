@@ -39,7 +39,7 @@
 # absent). Logs go to $OUT (default ./gpu-check-out); where $OUT is set (the device tool's folder), they end as
 # $OUT/summary.txt and $OUT/logs.tar.xz (every log, JSON, CSV and plot).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 # The bundle arrives compressed (scripts/gpu-bundle.sh): unpacked into .gpu/bin and .gpu/lib at every call (the
 # device keeps ignored files between calls, so an earlier call's binaries may be there).
 if [[ -f .gpu/bundle.tar.xz ]]; then rm -rf .gpu/bin .gpu/lib && tar xJf .gpu/bundle.tar.xz -C .gpu; fi
@@ -419,7 +419,7 @@ PY
     serve_cleanup
   done
   trap - INT TERM
-  read -r one_r one_n one_done one_s < <(head -1 "$out/replicas.txt")
+  read -r one_r _ _ one_s < <(head -1 "$out/replicas.txt")
   while read -r r n done_n s; do
     line="serve --replicas $r ($dev, $size, $frames frames): $done_n of $n jobs in $s s, $(awk -v n="$done_n" -v s="$s" 'BEGIN { printf "%.2f", 60 * n / s }') videos/min"
     [[ $r != "${one_r:-}" && -n ${one_s:-} ]] && line+=", $(awk -v a="$one_s" -v b="$s" 'BEGIN { printf "%.2fx", a / b }') one replica's throughput"
