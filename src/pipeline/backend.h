@@ -57,7 +57,8 @@ struct Backend {
       load_denoiser;
   std::function<Expected<std::unique_ptr<VideoDecoder>>(const ModelFolder&, DecoderKind)> load_decoder;
   // Binds the calling thread to device `index` of this backend (a server replica per GPU): the stages it
-  // loads after this live there. The CPU's replicas share its cores and accept any index.
+  // loads after this live there. The CPU's replicas share its cores and accept any index. Every backend sets
+  // it.
   std::function<Status(int index)> use_device;
   // The most device memory the stages held at once so far, in bytes; unset for the CPU (see the host's peak).
   std::function<int64_t()> peak_device_bytes;

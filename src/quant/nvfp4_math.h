@@ -3,6 +3,10 @@
 // saturating at ±6 (what cvt.rn.satfinite.e2m1x2.f32 does on the GPUs that have it; Hopper does not).
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
 #include "quant/fp8_math.h"  // FW_HOST_DEVICE
 
 namespace fastwan::quant {
@@ -25,10 +29,31 @@ FW_HOST_DEVICE inline float e2m1_magnitude(int i) {
   return i < 5 ? 0.5f * static_cast<float>(i) : (i == 5 ? 3.0f : (i == 6 ? 4.0f : 6.0f));
 }
 
-// y rounded to E2M1, as a float; -0 and +0 give +0 (the code of y < 0 carries the sign). y must not be NaN.
+// y rounded to E2M1, as a float: the value of e2m1_index's code, without its compare chain (this runs once
+// per element of P in the FP4 attention kernels). E2M1 has one mantissa bit, so the values around |y| are
+// spaced q = 2^(max(e, 0) - 1) for |y| in [2^e, 2^(e+1)); adding and subtracting M = 1.5 * 2^23 * q rounds
+// |y| to a multiple of q with the adder's ties-to-even, which is the even code at every midpoint. |y| is
+// clamped to 8 first (no overflow in M) and the result to 6 (saturation). -0 and +0 give +0 (the code of
+// y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to e2m1_magnitude(e2m1_index)
+// for every float (tests/unit/nvfp4_test.cpp).
 FW_HOST_DEVICE inline float e2m1_round(float y) {
-  const float m = e2m1_magnitude(e2m1_index(y < 0.0f ? -y : y));
-  return y < 0.0f ? -m : m;
+  const float a = fminf(y < 0.0f ? -y : y, 8.0f);
+  uint32_t bits;
+  memcpy(&bits, &a, sizeof bits);
+  const uint32_t binade = bits & 0x7f800000u;  // 2^e
+  const uint32_t m_bits = (binade > 0x3f800000u ? binade : 0x3f800000u) + (22u << 23) + 0x00400000u;
+  float m;
+  memcpy(&m, &m_bits, sizeof m);
+  const float r = fminf((a + m) - m, 6.0f);  // two roundings: no FMA to contract, no reassociation
+  return y < 0.0f ? -r : r;
+}
+
+// x / s correctly rounded, given r = RN(1 / s): Markstein's correction of the product x * r (one product and
+// two FMAs where a division is a subroutine); exact for quotients in the normal range, as P's are.
+FW_HOST_DEVICE inline float divide_by(float x, float s, float r) {
+  const float q = x * r;
+  const float e = fmaf(-q, s, x);  // exact
+  return fmaf(e, r, q);
 }
 
 }  // namespace fastwan::quant

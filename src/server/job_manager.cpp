@@ -94,6 +94,7 @@ class JobManager::Listener : public ProgressListener {
 };
 
 Expected<std::unique_ptr<JobManager>> JobManager::open(JobOptions options) {
+  if (options.replicas < 1) return Error("--replicas " + std::to_string(options.replicas) + ": at least 1");
   std::error_code ec;
   fs::create_directories(options.output_dir, ec);
   if (!fs::is_directory(options.output_dir))
@@ -109,8 +110,6 @@ Expected<std::unique_ptr<JobManager>> JobManager::open(JobOptions options) {
   FW_ASSIGN_OR_RETURN(m->store_,
                       JobStore::open((fs::path(m->options_.output_dir) / "jobs.sqlite3").string()));
   m->recover();
-  if (m->options_.replicas < 1)
-    return Error("--replicas " + std::to_string(m->options_.replicas) + ": at least 1");
   for (int i = 0; i < m->options_.replicas; ++i) {
     m->workers_.push_back(std::make_unique<Worker>());
     m->workers_.back()->index = i;
@@ -123,7 +122,7 @@ Expected<std::unique_ptr<JobManager>> JobManager::open(JobOptions options) {
 // A replica: binds its thread to its device, loads the models, then takes jobs until the server stops.
 void JobManager::start(Worker& w, GeneratePlan plan) {
   Progress progress(Progress::Mode::quiet);
-  Status loaded = plan.device.backend.use_device ? plan.device.backend.use_device(w.index) : Status::Ok();
+  Status loaded = plan.device.backend.use_device(w.index);
   if (loaded.ok()) loaded = w.cache.load(plan, progress);
   std::unique_lock<std::mutex> lock(mu_);
   if (!loaded.ok()) {

@@ -26,6 +26,17 @@ std::map<Key, Verifier>& registry() {
   return r;
 }
 
+// Components with a CPU verifier whose GPU code is not an inference stage, and where their kernels are
+// checked.
+const std::map<std::string, std::string>& no_cuda_verifier() {
+  static const std::map<std::string, std::string> why = {
+      {"attn_qat",
+       "Attn-QAT's GPU kernels are training kernels, checked against the same reference by gpu_tests "
+       "(AttnQatGpu) and python/tests"},
+  };
+  return why;
+}
+
 std::mutex g_mu;
 
 }  // namespace
@@ -49,11 +60,10 @@ Expected<Verifier> find_verifier(const std::string& component, VerifyDevice devi
     known += (known.empty() ? "" : ", ") + key.first;
   }
   const char* dev = device == VerifyDevice::cpu ? "cpu" : "cuda";
-  // Components whose GPU code is not an inference stage: their kernels are checked elsewhere.
-  if (device == VerifyDevice::cuda && component == "attn_qat")
-    return Error(
-        "golden component 'attn_qat' has no cuda path: Attn-QAT's GPU kernels are training kernels, "
-        "checked against the same reference by gpu_tests (AttnQatGpu) and python/tests");
+  if (device == VerifyDevice::cuda) {
+    if (auto why = no_cuda_verifier().find(component); why != no_cuda_verifier().end())
+      return Error("golden component '" + component + "' has no cuda path: " + why->second);
+  }
   if (on_cpu)
     return Error("golden component '" + component + "' has no " + dev + " path in this build" +
                  (device == VerifyDevice::cuda ? " (built without CUDA, or no GPU stage yet)" : ""));

@@ -3,6 +3,7 @@
 // global scale), and errors for non-finite input.
 #include <cmath>
 #include <cstring>
+#include <random>
 
 #include "common/test_util.h"
 #include "quant/nvfp4.h"
@@ -185,6 +186,43 @@ TEST(E2m1, SharedRoundingEqualsTheCodes) {
     const float want = quant::e2m1_value(quant::e2m1_code(y));
     EXPECT_EQ(quant::e2m1_round(y), want) << y;
     EXPECT_EQ(std::signbit(quant::e2m1_round(y)), std::signbit(want)) << y;  // -0 for small negatives
+  }
+}
+
+// The same over the whole float line: every float within 4096 ulps of a midpoint or a binade edge, and a
+// stride through every finite float of both signs.
+TEST(E2m1, SharedRoundingEqualsTheCodesForEveryFloatChecked) {
+  auto check = [](uint32_t bits) {
+    float y;
+    std::memcpy(&y, &bits, sizeof y);
+    if (std::isnan(y)) return true;
+    const float want = quant::e2m1_value(quant::e2m1_code(y)), got = quant::e2m1_round(y);
+    return got == want && std::signbit(got) == std::signbit(want);
+  };
+  int64_t checked = 0;
+  for (float edge : {0.25f, 0.5f, 0.75f, 1.0f, 1.25f, 1.5f, 1.75f, 2.0f, 2.5f, 3.0f, 3.5f, 4.0f, 5.0f, 6.0f,
+                     7.0f, 8.0f, 16.0f, 1e-30f}) {
+    uint32_t center;
+    std::memcpy(&center, &edge, sizeof center);
+    for (uint32_t sign : {0u, 0x80000000u})
+      for (uint32_t b = center - 4096; b <= center + 4096; ++b, ++checked)
+        ASSERT_TRUE(check(b | sign)) << "bits " << (b | sign);
+  }
+  for (uint64_t b = 0; b <= 0xffffffffu; b += 997, ++checked)
+    ASSERT_TRUE(check(static_cast<uint32_t>(b))) << "bits " << b;
+  EXPECT_GT(checked, 4'000'000);
+}
+
+// P's quotient x / s in the FP4 attention kernels: Markstein's correction from r = RN(1 / s) is the IEEE
+// quotient, for the p in [0, 1] and s = amax / 6 >= 2^-10 / 6 that φ divides.
+TEST(E2m1, MarksteinQuotientIsTheIeeeQuotient) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), exponent(-30.0f, 0.0f);
+  for (int i = 0; i < 2'000'000; ++i) {
+    const float amax = std::max(std::exp2(exponent(rng) / 3.0f), 6.0f * std::exp2(-10.0f));
+    const float x = i % 3 == 0 ? amax : amax * unit(rng) * (i % 5 == 0 ? std::exp2(exponent(rng)) : 1.0f);
+    const float s = amax / 6.0f, r = 1.0f / s;
+    ASSERT_EQ(quant::divide_by(x, s, r), x / s) << x << " / " << s;
   }
 }
 

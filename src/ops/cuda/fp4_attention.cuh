@@ -1,7 +1,9 @@
 // Attn-QAT's NVFP4 quantizer φ on the device (quant/nvfp4.h fq_nvfp4_block is the oracle), for the emulated
 // FP4 attention: the caller has the block's amax; φ(x) = e2m1(x * (1 / sf)) * sf with sf = e4m3(amax / 6), or
-// e2m1(x / s) * sf with the unrounded s = amax / 6 for P; 0 when sf underflows to 0. IEEE divisions, as the
-// host computes them, so codes match the oracle's; the value code * sf is exact in bf16.
+// e2m1(x / s) * sf with the unrounded s = amax / 6 for P; 0 when sf underflows to 0. The quotients are the
+// IEEE ones the host computes (correctly rounded reciprocals, Markstein's correction for x / s), so codes
+// match the oracle's; the value code * sf is exact in bf16. φ runs on every element of P in the attention
+// kernels, so each element costs a handful of instructions: no division, no compare chain.
 #pragma once
 
 #include <cuda_fp8.h>
@@ -11,18 +13,20 @@
 namespace fastwan::cuda {
 
 struct Fp4Block {
-  float s, sf, inv;  // amax / 6, its E4M3 value, 1 / sf
+  float s, sf, inv, rcp_s;  // amax / 6, its E4M3 value, 1 / sf and RN(1 / s); both 0 when sf is 0
 
   __device__ __forceinline__ explicit Fp4Block(float amax) {
-    s = amax / 6.0f;                                           // the E2M1 maximum
+    s = quant::divide_by(amax, 6.0f, 1.0f / 6.0f);             // amax / 6 (6: the E2M1 maximum)
     sf = static_cast<float>(__nv_fp8_e4m3(fminf(s, 448.0f)));  // round to nearest even
-    inv = sf > 0.0f ? 1.0f / sf : 0.0f;
+    // The zero-scale rule without a select per element: with both reciprocals 0, every value becomes 0.
+    inv = sf > 0.0f ? __frcp_rn(sf) : 0.0f;
+    rcp_s = sf > 0.0f ? __frcp_rn(s) : 0.0f;
   }
   __device__ __forceinline__ float rounded(float x) const {  // reciprocal_of_rounded (Q, K, V)
-    return sf > 0.0f ? quant::e2m1_round(x * inv) * sf : 0.0f;
+    return quant::e2m1_round(x * inv) * sf;
   }
-  __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P)
-    return sf > 0.0f ? quant::e2m1_round(x / s) * sf : 0.0f;
+  __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P): x / s, exactly
+    return quant::e2m1_round(quant::divide_by(x, s, rcp_s)) * sf;
   }
 };
 

@@ -3,6 +3,7 @@
 #include <cuda_bf16.h>
 
 #include "cuda/check.h"
+#include "ops/cuda/activation.cuh"
 
 namespace fastwan::cuda {
 namespace {
@@ -31,7 +32,7 @@ __global__ void row_scaled_epilogue_kernel(RowScaledEpilogueParams p) {
     float v = p.alpha * p.row_scale[r] * p.col_scale[c] * p.acc[r * p.ld_acc + c];
     if (p.beta != 0.0f) v += p.beta * load(d, at);
     if (bias) v += load(bias, c);
-    if (p.gelu) v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    if (p.gelu) v = gelu_tanh(v);
     store(d, at, v);
   }
 }

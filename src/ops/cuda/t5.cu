@@ -3,6 +3,7 @@
 #include <cfloat>
 
 #include "cuda/check.h"
+#include "ops/cuda/activation.cuh"
 #include "ops/cuda/t5.h"
 
 namespace fastwan::cuda {
@@ -54,7 +55,7 @@ __global__ void gated_gelu_kernel(const bf16* gu, bf16* out, int64_t rows, int64
   if (i >= rows * d_ff) return;
   const int64_t r = i / d_ff, c = i % d_ff;
   const float g = __bfloat162float(gu[r * 2 * d_ff + c]), u = __bfloat162float(gu[r * 2 * d_ff + d_ff + c]);
-  const float gelu = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
+  const float gelu = gelu_tanh(g);
   out[i] = __float2bfloat16_rn(__bfloat162float(__float2bfloat16_rn(gelu)) * u);
 }
 

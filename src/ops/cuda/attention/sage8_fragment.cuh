@@ -47,15 +47,18 @@ struct SageScales {
   __device__ float of_block(int j) const { return c_row * k_scale[4 * j]; }
 };
 
-// int32 S to fp32 (exact: |S| < 2^22), then the online softmax of key block j with factor c.
+// int32 S to fp32 (exact: |S| < 2^22), then the online softmax of key block j with factor c. kMaybePartial:
+// the block may be the last, partial one (its keys past seq_kv are masked); a block with a successor is
+// whole.
+template <bool kMaybePartial = true>
 __device__ __forceinline__ Correction sage_softmax(OnlineSoftmax<8807>& sm, const int (&si)[64],
                                                    float (&sc)[64], float c, int j, const KernelArgs& args,
                                                    const ConsumerThread& t) {
 #pragma unroll
   for (int i = 0; i < 64; ++i) sc[i] = static_cast<float>(si[i]);
   const int valid = args.seq_kv - j * kBlockN;
-  return valid >= kBlockN ? sm.update<false>(sc, c, valid, t.col_in_chunk)
-                          : sm.update<true>(sc, c, valid, t.col_in_chunk);
+  return kMaybePartial && valid < kBlockN ? sm.update<true>(sc, c, valid, t.col_in_chunk)
+                                          : sm.update<false>(sc, c, valid, t.col_in_chunk);
 }
 
 // O = O * 2^(m_old - m_new) + O_tmp: the rescale and the promotion in one FMA per element.
