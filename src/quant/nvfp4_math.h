@@ -29,23 +29,38 @@ FW_HOST_DEVICE inline float e2m1_magnitude(int i) {
   return i < 5 ? 0.5f * static_cast<float>(i) : (i == 5 ? 3.0f : (i == 6 ? 4.0f : 6.0f));
 }
 
-// y rounded to E2M1, as a float: the value of e2m1_index's code, without its compare chain (this runs once
-// per element of P in the FP4 attention kernels). E2M1 has one mantissa bit, so the values around |y| are
-// spaced q = 2^(max(e, 0) - 1) for |y| in [2^e, 2^(e+1)); adding and subtracting M = 1.5 * 2^23 * q rounds
-// |y| to a multiple of q with the adder's ties-to-even, which is the even code at every midpoint. |y| is
-// clamped to 8 first (no overflow in M) and the result to 6 (saturation). -0 and +0 give +0 (the code of
-// y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to e2m1_magnitude(e2m1_index)
-// for every float (tests/unit/nvfp4_test.cpp).
-FW_HOST_DEVICE inline float e2m1_round(float y) {
-  const float a = fminf(y < 0.0f ? -y : y, 8.0f);
+// a >= 0 (finite, below 2^100) rounded to nearest even on a grid of kMantissaBits mantissa bits whose
+// smallest binade is min_binade (the float bits of a power of two; below it the spacing stays that binade's,
+// the subnormals of a small format). By the adder, not by comparisons: with q the grid's spacing at a,
+// adding and subtracting M = 1.5 * 2^23 * q rounds a to a multiple of q with the FPU's ties-to-even, which is
+// the even code at every midpoint. These run once per element of P in the FP4 attention kernels.
+template <int kMantissaBits>
+FW_HOST_DEVICE inline float round_to_grid(float a, uint32_t min_binade) {
   uint32_t bits;
   memcpy(&bits, &a, sizeof bits);
   const uint32_t binade = bits & 0x7f800000u;  // 2^e
-  const uint32_t m_bits = (binade > 0x3f800000u ? binade : 0x3f800000u) + (22u << 23) + 0x00400000u;
+  const uint32_t m_bits =
+      (binade > min_binade ? binade : min_binade) + ((23u - kMantissaBits) << 23) + 0x00400000u;
   float m;
   memcpy(&m, &m_bits, sizeof m);
-  const float r = fminf((a + m) - m, 6.0f);  // two roundings: no FMA to contract, no reassociation
+  return (a + m) - m;  // two roundings: no FMA to contract, no reassociation
+}
+
+// y rounded to E2M1, as a float: the value of e2m1_index's code without its compare chain. One mantissa bit,
+// spacing 0.5 below 2; |y| is clamped to 8 first and the result to 6 (saturation). -0 and +0 give +0 (the
+// code of y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to
+// e2m1_magnitude(e2m1_index) for every float checked (tests/unit/nvfp4_test.cpp).
+FW_HOST_DEVICE inline float e2m1_round(float y) {
+  const float r = fminf(round_to_grid<1>(fminf(y < 0.0f ? -y : y, 8.0f), 0x3f800000u), 6.0f);  // grid from 1
   return y < 0.0f ? -r : r;
+}
+
+// s >= 0 rounded to E4M3 (round to nearest even, saturating at 448: what the conversion with satfinite
+// gives), as a float: φ's block scale without the conversion unit's round trip (two conversions on the
+// quarter-rate pipe the attention kernels' exponentials need). Three mantissa bits, subnormals below 2^-6. s
+// must not be NaN. Equal to the conversion for every float checked (tests/unit/nvfp4_test.cpp).
+FW_HOST_DEVICE inline float e4m3_round(float s) {
+  return fminf(round_to_grid<3>(fminf(s, 512.0f), 0x3c800000u), 448.0f);  // grid from 2^-6
 }
 
 // x / s correctly rounded, given r = RN(1 / s): Markstein's correction of the product x * r (one product and

@@ -213,6 +213,29 @@ TEST(E2m1, SharedRoundingEqualsTheCodesForEveryFloatChecked) {
   EXPECT_GT(checked, 4'000'000);
 }
 
+// The block scale's E4M3 rounding on the GPU (nvfp4_math.h) against the conversion: every non-negative float
+// within 4096 ulps of a binade edge or a rounding boundary of the scales φ meets, and a stride through all.
+TEST(E4m3, SharedRoundingEqualsTheConversionForEveryFloatChecked) {
+  auto check = [](uint32_t bits) {
+    float s;
+    std::memcpy(&s, &bits, sizeof s);
+    return std::isnan(s) || quant::e4m3_round(s) == quant::e4m3_scale(s);
+  };
+  int64_t checked = 0;
+  std::vector<float> edges = {0.0f, 448.0f, 464.0f, 480.0f, 512.0f, 1e30f};
+  for (int e = -10; e <= 9; ++e)
+    for (int m = 0; m < 16; ++m) edges.push_back(std::ldexp(1.0f + m / 16.0f, e));  // values and midpoints
+  for (float edge : edges) {
+    uint32_t center;
+    std::memcpy(&center, &edge, sizeof center);
+    for (uint32_t b = center > 4096 ? center - 4096 : 0; b <= center + 4096; ++b, ++checked)
+      ASSERT_TRUE(check(b)) << "bits " << b;
+  }
+  for (uint64_t b = 0; b <= 0x7f800000u; b += 331, ++checked)
+    ASSERT_TRUE(check(static_cast<uint32_t>(b))) << "bits " << b;
+  EXPECT_GT(checked, 7'000'000);
+}
+
 // P's quotient x / s in the FP4 attention kernels: Markstein's correction from r = RN(1 / s) is the IEEE
 // quotient, for the p in [0, 1] and s = amax / 6 >= 2^-10 / 6 that φ divides.
 TEST(E2m1, MarksteinQuotientIsTheIeeeQuotient) {

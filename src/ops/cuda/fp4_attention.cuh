@@ -6,8 +6,6 @@
 // kernels, so each element costs a handful of instructions: no division, no compare chain.
 #pragma once
 
-#include <cuda_fp8.h>
-
 #include "quant/nvfp4_math.h"
 
 namespace fastwan::cuda {
@@ -16,8 +14,8 @@ struct Fp4Block {
   float s, sf, inv, rcp_s;  // amax / 6, its E4M3 value, 1 / sf and RN(1 / s); both 0 when sf is 0
 
   __device__ __forceinline__ explicit Fp4Block(float amax) {
-    s = quant::divide_by(amax, 6.0f, 1.0f / 6.0f);             // amax / 6 (6: the E2M1 maximum)
-    sf = static_cast<float>(__nv_fp8_e4m3(fminf(s, 448.0f)));  // round to nearest even
+    s = quant::divide_by(amax, 6.0f, 1.0f / 6.0f);  // amax / 6 (6: the E2M1 maximum)
+    sf = quant::e4m3_round(s);                      // round to nearest even, saturating
     // The zero-scale rule without a select per element: with both reciprocals 0, every value becomes 0.
     inv = sf > 0.0f ? __frcp_rn(sf) : 0.0f;
     rcp_s = sf > 0.0f ? __frcp_rn(s) : 0.0f;

@@ -145,17 +145,6 @@ __device__ __forceinline__ void wgmma_m64n128k32_s8_ss(int (&d)[64], uint64_t de
       : "l"(desc_a), "l"(desc_b), "r"(accumulate));
 }
 
-// The same product into a fresh accumulator (D = A . B, the first k-step): D is an output only, so the S
-// that last lived in these registers is dead before the call (the 8-bit mainloop alternates two S arrays).
-#define FW_OUT_R(x) "=r"(x)
-__device__ __forceinline__ void wgmma_m64n128k32_s8_ss_fresh(int (&d)[64], uint64_t desc_a, uint64_t desc_b) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, 0, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 " FW_WGMMA_D64 ", %64, %65, p;\n}\n"
-      : FW_WGMMA_ACC64(FW_OUT_R, d)
-      : "l"(desc_a), "l"(desc_b));
-}
-
 // D (64x128 fp32) (+)= A (64x32 e4m3 in registers) . B (32x128 e4m3, shared memory, K-major). Register a[i]
 // holds 4 consecutive k of one row: a[0] row r, k 4t..4t+3; a[1] row r + 8, same k; a[2] row r, k 16 + 4t..;
 // a[3] row r + 8, k 16 + 4t.. (r = 16 warp + lane / 4, t = lane % 4).
@@ -185,7 +174,6 @@ __device__ __forceinline__ void wgmma_m64n128k32_e4m3_rs_fresh(float (&d)[64], c
 #undef FW_ACC_F
 #undef FW_ACC_R
 #undef FW_OUT_F
-#undef FW_OUT_R
 #undef FW_WGMMA_D64
 
 }  // namespace fastwan::cuda::hopper

@@ -7,10 +7,10 @@
 //   why V^T's keys are stored permuted within groups of 16 (sage_quant.h);
 //   O_tmp = P_e4m3 . V_e4m3 per 128-key block into a fresh accumulator (the FP8 wgmma keeps only ~22 bits),
 //   then O = O * 2^(m_old - m_new) + O_tmp in fp32 on the CUDA cores: the two-level accumulation.
-// Q.K_{j+1} runs on the tensor cores under block j's softmax (run() says how far the overlap goes and why).
+// Registers per consumer thread: S 64 + O 64 + O_tmp 64 + P 16, so no second S buffer for FA3's
+// intra-warpgroup overlap; the two consumer warpgroups overlap each other's softmax with their wgmmas
+// instead.
 #pragma once
-
-#include <type_traits>
 
 #include "ops/cuda/attention/epilogue.cuh"
 #include "ops/cuda/attention/pipeline.cuh"
@@ -30,10 +30,7 @@ struct Sage8Mainloop {
     for (int kk = 0; kk < kD / 32; ++kk) {
       const uint64_t da = smem_desc_k_major_sw128(s.q[0] + wg * 64 * 128 + kk * 32);
       const uint64_t db = smem_desc_k_major_sw128(s.k[stage][0] + kk * 32);
-      if (kk == 0)
-        wgmma_m64n128k32_s8_ss_fresh(si, da, db);
-      else
-        wgmma_m64n128k32_s8_ss(si, da, db, 1);
+      wgmma_m64n128k32_s8_ss(si, da, db, kk > 0);
     }
   }
 
@@ -52,40 +49,27 @@ struct Sage8Mainloop {
     }
   }
 
-  // FA3's intra-warpgroup overlap, as far as the registers allow: S_{j+1} = Q.K_{j+1} is issued before the
-  // softmax of block j, so the tensor cores work while this warpgroup computes P_j; then P_j.V_j, and one
-  // wait for both. Live at the softmax: S_{j+1} in flight, S_j, O and P_j (208 registers, within the 240 that
-  // setmaxnreg gives the consumers); O_tmp replaces S_j once P_j is packed. (Keeping P_j.V_j in flight under
-  // the next softmax as well would need S, O and O_tmp at once beside S_{j+1}: 256.) The two consumer
-  // warpgroups also overlap each other.
+  // Per block: Q.K^T, wait, softmax, P.V, wait, promote. The two consumer warpgroups overlap each other's
+  // softmax with their wgmmas. (FA3's intra-warpgroup overlap, Q.K_{j+1} under block j's softmax, needs
+  // S_{j+1}, S_j and O live at once, 192 registers: ptxas compiles the consumers within the 168 that 384
+  // threads leave, so it spilled 612 bytes and was dropped.)
   static __device__ __forceinline__ void run(Storage& s, const KernelArgs& args, const ConsumerThread& t,
                                              const SageScales& scales, int n_blocks, float (&o)[64],
                                              OnlineSoftmax<8807>& sm) {
     using namespace hopper;
-    int s_a[64], s_b[64];
-    {
-      const Ring first(0);
-      mbarrier_wait(&s.k_full[first.stage], first.parity);
+    for (int j = 0; j < n_blocks; ++j) {
+      const Ring slot(j);
+      const float c = scales.of_block(j);
+      int si[64];
+      mbarrier_wait(&s.k_full[slot.stage], slot.parity);
       wgmma_fence();
-      issue_qk(s, t.wg, first.stage, s_a);
+      issue_qk(s, t.wg, slot.stage, si);
       wgmma_commit();
       wgmma_wait<0>();
-      fence_registers(s_a);
-      if (t.lane == 0) mbarrier_arrive(&s.k_empty[first.stage]);
-    }
-    // Block j's step with its S in `cur`, S_{j+1} into `next` (kNext: there is a next block, so this one is
-    // whole and needs no mask). Alternating the two arrays keeps every S in place: no register copies.
-    auto step = [&](auto next_block, int j, int(&cur)[64], int(&next)[64]) {
-      constexpr bool kNext = decltype(next_block)::value;
-      const Ring slot(j), after(j + 1);
-      if constexpr (kNext) {
-        mbarrier_wait(&s.k_full[after.stage], after.parity);
-        wgmma_fence();
-        issue_qk(s, t.wg, after.stage, next);
-        wgmma_commit();
-      }
+      fence_registers(si);
+      if (t.lane == 0) mbarrier_arrive(&s.k_empty[slot.stage]);
       float sc[64];
-      const Correction corr = sage_softmax<!kNext>(sm, cur, sc, scales.of_block(j), j, args, t);
+      const Correction corr = sage_softmax(sm, si, sc, c, j, args, t);
       uint32_t p[16];
       pack_p_e4m3(sc, p);
       float ot[64];
@@ -96,24 +80,7 @@ struct Sage8Mainloop {
       wgmma_wait<0>();
       fence_registers(ot);
       if (t.lane == 0) mbarrier_arrive(&s.v_empty[slot.stage]);
-      if constexpr (kNext) {
-        fence_registers(next);
-        if (t.lane == 0) mbarrier_arrive(&s.k_empty[after.stage]);
-      }
       promote(o, ot, corr);
-    };
-    constexpr std::true_type more{};
-    constexpr std::false_type last{};
-    int j = 0;
-    for (; j + 2 < n_blocks; j += 2) {
-      step(more, j, s_a, s_b);
-      step(more, j + 1, s_b, s_a);
-    }
-    if (j + 1 < n_blocks) {
-      step(more, j, s_a, s_b);
-      step(last, j + 1, s_b, s_a);
-    } else {
-      step(last, j, s_a, s_b);
     }
   }
 
