@@ -46,12 +46,17 @@ FW_HOST_DEVICE inline float round_to_grid(float a, uint32_t min_binade) {
   return (a + m) - m;  // two roundings: no FMA to contract, no reassociation
 }
 
-// y rounded to E2M1, as a float: the value of e2m1_index's code without its compare chain. One mantissa bit,
-// spacing 0.5 below 2; |y| is clamped to 8 first and the result to 6 (saturation). -0 and +0 give +0 (the
-// code of y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to
+// a >= 0 rounded to E2M1's magnitudes: one mantissa bit, spacing 0.5 below 2; a is clamped to 8 first and the
+// result to 6 (saturation). a must not be NaN.
+FW_HOST_DEVICE inline float e2m1_round_magnitude(float a) {
+  return fminf(round_to_grid<1>(fminf(a, 8.0f), 0x3f800000u), 6.0f);  // grid from 1
+}
+
+// y rounded to E2M1, as a float: the value of e2m1_index's code without its compare chain. -0 and +0 give +0
+// (the code of y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to
 // e2m1_magnitude(e2m1_index) for every float checked (tests/unit/nvfp4_test.cpp).
 FW_HOST_DEVICE inline float e2m1_round(float y) {
-  const float r = fminf(round_to_grid<1>(fminf(y < 0.0f ? -y : y, 8.0f), 0x3f800000u), 6.0f);  // grid from 1
+  const float r = e2m1_round_magnitude(y < 0.0f ? -y : y);
   return y < 0.0f ? -r : r;
 }
 

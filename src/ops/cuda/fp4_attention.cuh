@@ -23,8 +23,11 @@ struct Fp4Block {
   __device__ __forceinline__ float rounded(float x) const {  // reciprocal_of_rounded (Q, K, V)
     return quant::e2m1_round(x * inv) * sf;
   }
-  __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P): x / s, exactly
-    return quant::e2m1_round(quant::divide_by(x, s, rcp_s)) * sf;
+  __device__ __forceinline__ float rounded_nonnegative(float x) const {  // the same for P >= 0 (training)
+    return quant::e2m1_round_magnitude(x * inv) * sf;
+  }
+  __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P >= 0): x / s, exactly
+    return quant::e2m1_round_magnitude(quant::divide_by(x, s, rcp_s)) * sf;
   }
 };
 
@@ -38,7 +41,7 @@ __device__ __forceinline__ void quantize_quad_group(float* const (&x)[4]) {
   a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 2));
   const Fp4Block block(a);
 #pragma unroll
-  for (int i = 0; i < 4; ++i) *x[i] = kUnrounded ? block.unrounded(*x[i]) : block.rounded(*x[i]);
+  for (int i = 0; i < 4; ++i) *x[i] = kUnrounded ? block.unrounded(*x[i]) : block.rounded_nonnegative(*x[i]);
 }
 
 }  // namespace fastwan::cuda

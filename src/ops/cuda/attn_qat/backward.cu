@@ -80,8 +80,8 @@ __device__ __forceinline__ void quantize_columns(float (&x)[kQueries / 8][4]) {
       a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 8));
       a = fmaxf(a, __shfl_xor_sync(0xffffffff, a, 16));
       const Fp4Block block(a);
-      x[j][e] = block.rounded(x[j][e]);
-      x[j][e + 2] = block.rounded(x[j][e + 2]);
+      x[j][e] = block.rounded_nonnegative(x[j][e]);
+      x[j][e + 2] = block.rounded_nonnegative(x[j][e + 2]);
     }
 }
 
