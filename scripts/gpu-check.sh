@@ -11,7 +11,8 @@
 #            each FastWan-QAD checkpoint in its defaults (FP8 + sage8, NVFP4 + sage8, NVFP4 + FP4 attention; -v
 #            prints the modes); the files are read back with an
 #            independent reader (OpenCV/FFmpeg, else ffprobe); `fastwan bench --e2e` times the same path three
-#            times (min and median of every stage, the total with and without loading)
+#            times (min and median of every stage, the total with and without loading), and twice with
+#            --cold (the model's files dropped from the page cache: loading from the disk)
 #     serve  `fastwan serve` as FastWan-QAD-FP8 (its defaults) on a free port: once /health says it is ready, a
 #            warm-up request, then three `POST /v1/videos/sync` for 81 x 480 x 832, each timed by curl (connect to
 #            the MP4's last byte) and its MP4 read back; before it, three runs of `fastwan generate` with the same
@@ -261,6 +262,12 @@ if want e2e; then
     cat "$out/e2e_bench_$run.log"
     summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
   done
+  # Loading from the disk: the FP8 defaults with the model's files dropped from the page cache before each run.
+  echo "== e2e: fastwan bench --e2e --cold --model $fp8_model --runs 2"
+  timeout 300 "$bin/fastwan" bench --e2e --cold --model "$fp8_model" --device cuda --runs 2 \
+    >"$out/e2e_bench_cold.log" 2>&1 || status=1
+  cat "$out/e2e_bench_cold.log"
+  summary+=("bench --e2e --cold fp8: $(grep -E '^total  ' "$out/e2e_bench_cold.log")")
 fi
 
 # Attn-QAT's training kernels (issue 16): their benchmark at the issue's shapes, the Python package's tests

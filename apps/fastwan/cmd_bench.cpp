@@ -16,6 +16,7 @@ namespace {
 // `--e2e`: the generate path itself, on any device.
 struct E2eFlags {
   bool enabled = false;
+  bool cold = false;  // --cold: each run loads from the disk, not the page cache
   GenerateFlags generate;
   std::string prompt = "A curious raccoon peers through a vibrant field of yellow sunflowers.";
   std::string width, height, frames;
@@ -44,7 +45,7 @@ int run_e2e(const E2eFlags& e, int runs) {
   f.output = scratch.string();
   auto plan = plan_generation(f);
   if (!plan) return fail(plan.error().message());
-  auto report = run_e2e_bench(*plan, runs);
+  auto report = run_e2e_bench(*plan, runs, e.cold);
   std::error_code ec;
   std::filesystem::remove(scratch, ec);
   if (!report) return fail(report.error().message());
@@ -64,6 +65,8 @@ Command add_bench(CLI::App& app) {
   sub->add_flag("--e2e", e2e->enabled,
                 "Run `fastwan generate` itself N times; min and median of every stage");
   sub->add_option("--model", e2e->generate.model, "--e2e: model folder or ORG/NAME");
+  sub->add_flag("--cold", e2e->cold,
+                "--e2e: drop the model's files from the page cache before each run (loading from the disk)");
   sub->add_option("-p,--prompt", e2e->prompt, "--e2e: the prompt");
   sub->add_option("-W,--width", e2e->width, "--e2e: width (default: the model's)");
   sub->add_option("-H,--height", e2e->height, "--e2e: height (default: the model's)");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "io/page_cache.h"
 #include "pipeline/text_to_video.h"
 
 namespace fastwan {
@@ -23,6 +24,19 @@ E2eStage& stage(E2eReport& r, const std::string& name) {
   return r.stages.back();
 }
 
+// Every file a run reads its models from.
+std::vector<std::string> model_paths(const ModelFolder& m) {
+  std::vector<std::string> paths;
+  for (const std::string* p : {&m.model_dir, &m.base_dir, &m.transformer, &m.transformer_config,
+                               &m.text_encoder, &m.spiece_model, &m.vae, &m.taehv})
+    if (!p->empty()) paths.push_back(*p);
+  return paths;
+}
+
+std::string megabytes(int64_t bytes) {
+  return std::to_string((bytes + (1 << 19)) >> 20) + " MB";
+}
+
 }  // namespace
 
 double E2eStage::min() const {
@@ -33,13 +47,24 @@ double E2eStage::median() const {
   return median_of(seconds);
 }
 
-Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs) {
+Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs, bool cold) {
   if (runs < 1) return Error("--runs must be >= 1");
   if (plan.prompts.size() != 1 || plan.prompt_stream)
     return Error("bench --e2e: give one prompt (-p); several prompts are a throughput question");
   E2eReport report;
   report.settings = plan.describe();
+  report.loading = "warm (the model's files in the page cache)";
+  const std::vector<std::string> files = model_paths(plan.model);
+  int64_t most_resident = 0;
   for (int r = 0; r < runs; ++r) {
+    if (cold) {
+      FW_RETURN_IF_ERROR(evict_from_page_cache(files));
+      FW_ASSIGN_OR_RETURN(const PageCacheUsage usage, page_cache_usage(files));
+      most_resident = std::max(most_resident, usage.resident);
+      report.loading = "cold (before each run the model's " + std::to_string(usage.files) + " files, " +
+                       megabytes(usage.bytes) + ", were dropped from the page cache; at most " +
+                       megabytes(most_resident) + " stayed resident)";
+    }
     Progress progress(Progress::Mode::quiet);
     const auto t0 = std::chrono::steady_clock::now();
     FW_ASSIGN_OR_RETURN(auto written, text_to_video(plan, progress));
@@ -61,7 +86,7 @@ Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs) {
 std::string E2eReport::table() const {
   std::ostringstream os;
   os << "end to end, " << (stages.empty() ? 0 : stages.front().seconds.size()) << " runs: " << settings
-     << "\n";
+     << "\nloading: " << loading << "\n";
   char line[160];
   std::snprintf(line, sizeof line, "%-24s %10s %10s\n", "stage", "min s", "median s");
   os << line;

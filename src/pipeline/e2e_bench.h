@@ -1,7 +1,8 @@
 // `fastwan bench --e2e`: the real `fastwan generate` path (plan, text encoder, sampler loop, decoder, writer)
 // run N times on one model folder, with the minimum and median of each stage and of the whole run, so the
 // benchmark's total and what a user measures end to end are the same number. Each run loads its models as
-// generate does; "without loading" leaves the load stages out.
+// generate does; "without loading" leaves the load stages out. Loading is timed from the page cache (warm),
+// or with `cold` from the disk: before each run the model's files are dropped from the page cache.
 #pragma once
 
 #include <string>
@@ -21,10 +22,12 @@ struct E2eStage {
 struct E2eReport {
   std::string settings;          // GeneratePlan::describe()
   std::vector<E2eStage> stages;  // in pipeline order, then "total", "total without loading", "gaps"
+  std::string loading;           // "warm (page cache)" or, cold, what was left resident after dropping
   std::string table() const;
 };
 
-// Runs `plan` (one prompt) `runs` times; the output file is rewritten each time.
-Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs);
+// Runs `plan` (one prompt) `runs` times; the output file is rewritten each time. cold: the model's files are
+// dropped from the page cache before each run.
+Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs, bool cold = false);
 
 }  // namespace fastwan

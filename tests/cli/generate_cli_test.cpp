@@ -177,6 +177,14 @@ TEST_F(GenerateCli, BenchE2eTimesTheGeneratePathItself) {
   for (const char* stage : {"text encoder load", "text ", "transformer load", "denoise", "decoder load",
                             "decode+write", "total ", "total without loading", "gaps (total - stages)"})
     EXPECT_NE(r.output.find(std::string("\n") + stage), std::string::npos) << stage << " in " << r.output;
+  EXPECT_NE(r.output.find("\nloading: warm"), std::string::npos) << r.output;
+  // --cold: the model's files leave the page cache before each run, and the report says how much stayed.
+  auto cold = run_command(fastwan_bin() + " bench --e2e --cold --model " + model() +
+                          " --device cpu -W 32 -H 32 --frames 5 --runs 1");
+  ASSERT_EQ(cold.status, 0) << cold.output;
+  EXPECT_NE(cold.output.find("\nloading: cold (before each run the model's "), std::string::npos)
+      << cold.output;
+  EXPECT_NE(cold.output.find("stayed resident)"), std::string::npos) << cold.output;
   auto missing = run_command(fastwan_bin() + " bench --e2e --runs 1");
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.output.find("bench --e2e: --model DIR is required"), std::string::npos) << missing.output;
