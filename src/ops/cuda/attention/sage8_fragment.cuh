@@ -47,21 +47,14 @@ struct SageScales {
   __device__ float of_block(int j) const { return c_row * k_scale[4 * j]; }
 };
 
-// int32 to fp32 for |i| < 2^22, exactly, without the conversion unit: the float whose bits are
-// 0x4B400000 + i is 1.5 * 2^23 + i. I2F issues at a quarter of the FMA rate (16 a cycle per SM on sm_80 and
-// sm_90), on the pipe the softmax's ex2 and the e4m3 packing already fill: one conversion per score made it
-// the kernel's bottleneck. An integer add and a float subtraction run on the full-rate pipes instead.
-__device__ __forceinline__ float small_int_to_float(int i) {
-  return __int_as_float(0x4B400000 + i) - 12582912.0f;
-}
-
 // int32 S to fp32 (exact: |S| <= 127 * 127 * 128 < 2^22), then the online softmax of key block j with
-// factor c.
+// factor c. (The conversion by the exponent-bias trick instead of I2F was measured 3% slower: 9.47 ms against
+// 9.22 for the kernel at S = 32,760, H100, 2026-12-07; I2F is not what limits this kernel.)
 __device__ __forceinline__ Correction sage_softmax(OnlineSoftmax<8807>& sm, const int (&si)[64],
                                                    float (&sc)[64], float c, int j, const KernelArgs& args,
                                                    const ConsumerThread& t) {
 #pragma unroll
-  for (int i = 0; i < 64; ++i) sc[i] = small_int_to_float(si[i]);
+  for (int i = 0; i < 64; ++i) sc[i] = static_cast<float>(si[i]);
   const int valid = args.seq_kv - j * kBlockN;
   return valid >= kBlockN ? sm.update<false>(sc, c, valid, t.col_in_chunk)
                           : sm.update<true>(sc, c, valid, t.col_in_chunk);
