@@ -52,6 +52,12 @@ FW_HOST_DEVICE inline float e2m1_round_magnitude(float a) {
   return fminf(round_to_grid<1>(fminf(a, 8.0f), 0x3f800000u), 6.0f);  // grid from 1
 }
 
+// The same for a quotient φ of P makes, 0 <= y <= 6 (1 + 2^-22) (x <= amax, s = amax / 6 rounded): nothing to
+// clamp, since the grid of [4, 8) rounds every such y to at most 6. Two operations fewer per element of P.
+FW_HOST_DEVICE inline float e2m1_round_block_quotient(float y) {
+  return round_to_grid<1>(y, 0x3f800000u);
+}
+
 // y rounded to E2M1, as a float: the value of e2m1_index's code without its compare chain. -0 and +0 give +0
 // (the code of y < 0 carries the sign: small negatives give -0). y must not be NaN. Equal to
 // e2m1_magnitude(e2m1_index) for every float checked (tests/unit/nvfp4_test.cpp).

@@ -236,6 +236,21 @@ TEST(E4m3, SharedRoundingEqualsTheConversionForEveryFloatChecked) {
   EXPECT_GT(checked, 7'000'000);
 }
 
+// φ's quotient on P needs no clamps: every x / s with 0 <= x <= amax rounds as the clamped rounding does,
+// including the largest quotients a rounded s allows.
+TEST(E2m1, BlockQuotientRoundingNeedsNoClamp) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f), exponent(-12.0f, 0.0f);
+  for (int i = 0; i < 1'000'000; ++i) {
+    const float amax = std::exp2(exponent(rng));
+    const float x = i % 4 == 0 ? amax : amax * unit(rng);
+    const float y = x / (amax / 6.0f);
+    ASSERT_EQ(quant::e2m1_round_block_quotient(y), quant::e2m1_round(y)) << x << " of " << amax;
+  }
+  for (float y = 5.9999f; y <= 6.0001f; y = std::nextafter(y, 7.0f))
+    ASSERT_EQ(quant::e2m1_round_block_quotient(y), quant::e2m1_round(y)) << y;
+}
+
 // P's quotient x / s in the FP4 attention kernels: Markstein's correction from r = RN(1 / s) is the IEEE
 // quotient, for the p in [0, 1] and s = amax / 6 >= 2^-10 / 6 that φ divides.
 TEST(E2m1, MarksteinQuotientIsTheIeeeQuotient) {

@@ -27,7 +27,7 @@ struct Fp4Block {
     return quant::e2m1_round_magnitude(x * inv) * sf;
   }
   __device__ __forceinline__ float unrounded(float x) const {  // unrounded_scale (P >= 0): x / s, exactly
-    return quant::e2m1_round_magnitude(quant::divide_by(x, s, rcp_s)) * sf;
+    return quant::e2m1_round_block_quotient(quant::divide_by(x, s, rcp_s)) * sf;
   }
 };
 
