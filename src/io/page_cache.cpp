@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <set>
 
+#include "io/mapped_file.h"
+
 namespace fastwan {
 namespace {
 
@@ -30,31 +32,15 @@ Expected<std::vector<std::string>> regular_files(const std::vector<std::string>&
   return std::vector<std::string>(files.begin(), files.end());
 }
 
-struct OpenFile {
-  int fd = -1;
-  int64_t size = 0;
-  explicit OpenFile(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd >= 0) size = ::lseek(fd, 0, SEEK_END);
-  }
-  ~OpenFile() {
-    if (fd >= 0) ::close(fd);
-  }
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
-};
-
-// Resident bytes of an open file: mincore() on a mapping of it (mapping faults nothing in).
-int64_t resident_bytes(const OpenFile& f) {
-  if (f.size <= 0) return 0;
-  void* m = ::mmap(nullptr, static_cast<size_t>(f.size), PROT_READ, MAP_SHARED, f.fd, 0);
-  if (m == MAP_FAILED) return 0;
-  const int64_t page = ::sysconf(_SC_PAGESIZE);
-  std::vector<unsigned char> in_core(static_cast<size_t>((f.size + page - 1) / page));
+// Resident bytes of a mapped file: mincore() on the mapping (mapping faults nothing in).
+int64_t resident_bytes(const Storage& mapped) {
+  if (mapped.bytes == 0) return 0;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((mapped.bytes + page - 1) / page);
+  if (::mincore(mapped.data, mapped.bytes, in_core.data()) != 0) return 0;
   int64_t resident = 0;
-  if (::mincore(m, static_cast<size_t>(f.size), in_core.data()) == 0)
-    for (unsigned char c : in_core) resident += (c & 1) ? page : 0;
-  ::munmap(m, static_cast<size_t>(f.size));
-  return std::min(resident, f.size);
+  for (unsigned char c : in_core) resident += (c & 1) ? static_cast<int64_t>(page) : 0;
+  return std::min(resident, static_cast<int64_t>(mapped.bytes));
 }
 
 }  // namespace
@@ -63,11 +49,10 @@ Expected<PageCacheUsage> page_cache_usage(const std::vector<std::string>& paths)
   FW_ASSIGN_OR_RETURN(auto files, regular_files(paths));
   PageCacheUsage u;
   for (const auto& path : files) {
-    const OpenFile f(path);
-    if (f.fd < 0) return Error(path + ": cannot open");
+    FW_ASSIGN_OR_RETURN(auto mapped, map_file(path));  // io/mapped_file.h: maps without reading
     ++u.files;
-    u.bytes += f.size;
-    u.resident += resident_bytes(f);
+    u.bytes += static_cast<int64_t>(mapped->bytes);
+    u.resident += resident_bytes(*mapped);
   }
   return u;
 }
@@ -75,10 +60,12 @@ Expected<PageCacheUsage> page_cache_usage(const std::vector<std::string>& paths)
 Status evict_from_page_cache(const std::vector<std::string>& paths) {
   FW_ASSIGN_OR_RETURN(auto files, regular_files(paths));
   for (const auto& path : files) {
-    const OpenFile f(path);
-    if (f.fd < 0) return Error(path + ": cannot open");
-    ::fdatasync(f.fd);  // a file written a moment ago (fastwan synth) has dirty pages, which cannot be dropped
-    if (const int err = ::posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED))
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Error(path + ": cannot open");
+    ::fdatasync(fd);  // a file written a moment ago (fastwan synth) has dirty pages, which cannot be dropped
+    const int err = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+    if (err)
       return Error(path + ": cannot drop it from the page cache (posix_fadvise error " + std::to_string(err) +
                    ")");
   }
