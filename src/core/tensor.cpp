@@ -11,6 +11,7 @@ namespace fastwan {
 namespace {
 
 DeviceAllocator g_device_allocator = nullptr;
+DeviceCopy g_device_copy = nullptr;
 
 std::shared_ptr<Storage> host_storage(size_t bytes) {
   auto s = std::make_shared<Storage>();
@@ -50,6 +51,10 @@ Shape contiguous_strides(const Shape& shape) {
 
 void set_device_allocator(DeviceAllocator allocator) {
   g_device_allocator = allocator;
+}
+
+void set_device_copy(DeviceCopy copy) {
+  g_device_copy = copy;
 }
 
 Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
@@ -173,6 +178,16 @@ Tensor Tensor::permute(const std::vector<int>& order) const {
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   return clone();
+}
+
+Tensor Tensor::copy_to(Device to) const {
+  if (to == Device::cpu && device() == Device::cpu) return clone();
+  FW_CHECK(g_device_copy != nullptr, "this build has no CUDA backend");
+  const Tensor src = device() == Device::cpu ? contiguous() : *this;  // device strides: no gather kernel here
+  FW_CHECK(src.is_contiguous(), "copy_to: expected a contiguous device tensor, got " + describe());
+  Tensor out = empty(shape_, dtype_, to);
+  if (nbytes() > 0) g_device_copy(out.raw(), src.raw(), nbytes());
+  return out;
 }
 
 Tensor Tensor::clone() const {

@@ -32,6 +32,10 @@ struct Storage {
 // Allocates device memory for Device::cuda tensors; installed by the CUDA backend when it is linked in.
 using DeviceAllocator = std::shared_ptr<Storage> (*)(size_t bytes);
 void set_device_allocator(DeviceAllocator allocator);
+// Copies `bytes` between any two of host and device memory, ordered with the device's queued work; when it
+// returns the host may reuse its source and read its destination. Installed with the allocator.
+using DeviceCopy = void (*)(void* dst, const void* src, size_t bytes);
+void set_device_copy(DeviceCopy copy);
 
 class Tensor {
  public:
@@ -75,6 +79,9 @@ class Tensor {
   // Copies.
   Tensor contiguous() const;
   Tensor clone() const;
+  // A contiguous copy on `device` (host <-> device through the installed DeviceCopy; Device::cpu of a host
+  // tensor is a plain clone). The dtype is kept.
+  Tensor copy_to(Device device) const;
   Tensor to(DType dtype) const;  // host only; float conversions round to nearest even
   Tensor to_f32() const { return to(DType::f32); }
 

@@ -95,6 +95,13 @@ std::shared_ptr<Storage> cuda_storage(size_t bytes) {
   return s;
 }
 
+// cudaMemcpy on the legacy default stream: the contexts' streams are blocking streams (context.h), so the
+// copy waits for the work queued on them and their later work waits for it; unified addressing tells the
+// direction.
+void copy_bytes(void* dst, const void* src, size_t bytes) {
+  FW_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+}
+
 }  // namespace
 
 size_t peak_allocated_bytes() {
@@ -103,6 +110,7 @@ size_t peak_allocated_bytes() {
 
 void install_device_allocator() {
   set_device_allocator(&cuda_storage);
+  set_device_copy(&copy_bytes);
 }
 
 Tensor to_device(const Tensor& host, DType dtype, cudaStream_t stream) {

@@ -32,16 +32,21 @@ struct DenoiseRequest {
   const PromptEmbedding* positive = nullptr;
   const PromptEmbedding* negative = nullptr;  // set exactly when cfg_scale != 1
   double cfg_scale = 1.0;
-  Shape latent_shape;  // [1, C, T, H, W]: every x the sampler passes in has this shape (f32, host)
+  Shape latent_shape;  // [1, C, T, H, W]: every x the sampler passes in has this shape (f32)
 };
 
 // The DiT, loaded. velocity() binds it to the prompts: the returned function gives v for (x, step), with
 // classifier-free guidance applied when the request asks for it (v_neg + s (v_pos - v_neg)). The function
 // refers to this Denoiser and to the request's embeddings, which must outlive it.
+//
+// x is a host tensor, or without guidance also one on latent_device(): then v is returned on that device
+// and stays valid until the function's next call (the sampler loop keeps the latents there, sampler_ops.h).
 class Denoiser {
  public:
   virtual ~Denoiser() = default;
   virtual Expected<VelocityFn> velocity(const DenoiseRequest& request) = 0;
+  // Where the latents may live besides the host (Device::cpu: only there).
+  virtual Device latent_device() const { return Device::cpu; }
 };
 
 struct Backend {
@@ -55,6 +60,8 @@ struct Backend {
   // The DiT in the precision modes asked for (a mode the device cannot run is an error naming both).
   std::function<Expected<std::unique_ptr<Denoiser>>(const ModelFolder&, const quant::ModelOptions&)>
       load_denoiser;
+  // The decoders take latents on the host, or on the device where this backend's denoiser keeps them
+  // (Denoiser::latent_device): a loop that ran there hands its result over without a copy.
   std::function<Expected<std::unique_ptr<VideoDecoder>>(const ModelFolder&, DecoderKind)> load_decoder;
   // Binds the calling thread to device `index` of this backend (a server replica per GPU): the stages it
   // loads after this live there. The CPU's replicas share its cores and accept any index. Every backend sets

@@ -1,5 +1,7 @@
 #include "pipeline/text_to_video.h"
 
+#include <cstring>
+#include <future>
 #include <map>
 
 #include "io/safetensors.h"
@@ -68,8 +70,45 @@ Expected<std::vector<Prompts>> encode_prompts(const GeneratePlan& plan, LoadedSt
   return out;
 }
 
+// A run's noise, drawn on the host before it is needed: every video of a run has the same seed, so one set
+// serves them all. draws[0] is the initial latents (f32 [1, C, T, H, W]), draws[k] for k >= 1 dmd's k-th
+// re-noising; one tensor, so that a device loop uploads it with one copy.
+struct RunNoise {
+  Tensor draws;  // [1 + re-noisings, 1, C, T, H, W] f32, host
+};
+
+// One generator for the run: the initial latents, then (dmd) every re-noising continues its stream, in the
+// order the loop would draw them, so the values are the same as drawing inside the loop. The initial draw is
+// float32 like the text embeddings; FastVideo's DMD re-noises in bf16 (reference §2.2-2.3).
+Expected<RunNoise> draw_run_noise(const GeneratePlan& plan) {
+  const Shape shape = plan.latent_shape();
+  auto rng = make_noise_generator(plan.rng, plan.seed);
+  FW_ASSIGN_OR_RETURN(Tensor initial, draw_latent_noise(*rng, shape, DType::f32, plan.noise_layout));
+  FW_ASSIGN_OR_RETURN(SamplerSchedule schedule, make_schedule(plan.sampler));
+  const int renoisings = plan.sampler.kind == SamplerKind::dmd ? schedule.steps() - 1 : 0;
+  Shape all = shape;
+  all.insert(all.begin(), 1 + renoisings);
+  RunNoise out{Tensor::empty(all, DType::f32)};
+  const size_t bytes = initial.nbytes();
+  std::memcpy(out.draws.raw(), initial.raw(), bytes);
+  const NoiseFn renoise = latent_noise_fn(*rng, DType::bf16, plan.noise_layout);
+  for (int k = 1; k <= renoisings; ++k) {
+    FW_ASSIGN_OR_RETURN(Tensor fresh, renoise(shape));
+    std::memcpy(static_cast<char*>(out.draws.raw()) + k * bytes, fresh.contiguous().raw(), bytes);
+  }
+  return out;
+}
+
+// The latents stay on the DiT's device for the whole loop where the loop's arithmetic can run there: dmd
+// and euler without guidance (sampler_ops.h). UniPC's multistep arithmetic and guidance's combination are
+// host code, so those loops keep today's path: host latents, copied to the device and back every step.
+bool loop_on_device(const GeneratePlan& plan, const Denoiser& dit) {
+  return dit.latent_device() != Device::cpu && plan.sampler.kind != SamplerKind::unipc &&
+         plan.sampler.cfg_scale == 1.0;
+}
+
 Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const Prompts& prompts,
-                         Progress& progress) {
+                         const std::shared_future<Expected<RunNoise>>& drawing, Progress& progress) {
   FW_RETURN_IF_ERROR(check_cancelled(progress));
   FW_RETURN_IF_ERROR(load_denoiser(plan, models, progress));
 
@@ -87,14 +126,22 @@ Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const P
     return v;
   };
 
-  // One generator for the run: the initial latents, then (dmd) every re-noising continues its stream. The
-  // initial draw is float32 like the text embeddings; FastVideo's DMD re-noises in bf16 (reference §2.2-2.3).
-  auto rng = make_noise_generator(plan.rng, plan.seed);
-  FW_ASSIGN_OR_RETURN(Tensor noise, draw_latent_noise(*rng, shape, DType::f32, plan.noise_layout));
+  const Expected<RunNoise>& noise = drawing.get();  // drawn while the text encoder and the DiT loaded
+  if (!noise) return noise.error();
+  // The draws go to the device in one copy when the loop runs there; the loop then takes the device views.
+  const Tensor draws =
+      loop_on_device(plan, *models.dit) ? noise->draws.copy_to(models.dit->latent_device()) : noise->draws;
+  int64_t next = 1;
+  const NoiseFn renoise = [&](const Shape& s) -> Expected<Tensor> {
+    if (next >= draws.dim(0))
+      return Error("no re-noising draw left (drawn for " + std::to_string(draws.dim(0) - 1) + ")");
+    if (s != shape)
+      return Error("re-noising drawn for latents " + shape_string(shape) + ", asked for " + shape_string(s));
+    return draws.select(0, next++);
+  };
   FW_ASSIGN_OR_RETURN(SamplerSchedule schedule, make_schedule(plan.sampler));
   progress.begin("denoise", schedule.steps());
-  auto latents =
-      run_sampler(plan.sampler, noise, reported, latent_noise_fn(*rng, DType::bf16, plan.noise_layout));
+  auto latents = run_sampler(plan.sampler, draws.select(0, 0), reported, renoise);
   progress.end();
   return latents;
 }
@@ -144,6 +191,10 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
   LoadedStages& models = cache ? cache->stages_for(plan) : own;
   std::vector<GenerateResult> results;
   const double start = progress.elapsed();
+  // The noise is drawn on a thread of its own while the text encoder loads and runs (the encoder is on the
+  // GPU or the thread pool; the draws are host arithmetic), and waited for by the first denoise.
+  std::shared_future<Expected<RunNoise>> noise =
+      std::async(std::launch::async, [&plan] { return draw_run_noise(plan); }).share();
   for (std::vector<std::string> texts = queue.next(); !texts.empty(); texts = queue.next()) {
     FW_ASSIGN_OR_RETURN(std::vector<Prompts> prompts, encode_prompts(plan, models, texts, progress));
     // Before the DiT needs the memory.
@@ -155,11 +206,14 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
       auto tagged = [&](const Error& e) {
         return plan.numbered_outputs() ? e.with_context("video " + std::to_string(n)) : e;
       };
-      auto latents = denoise(plan, models, prompts[i], progress);
+      // Device latents (a loop that ran on the GPU) go to the decoder as they are: the backend's decoders
+      // take them there (backend.h).
+      auto latents = denoise(plan, models, prompts[i], noise, progress);
       if (!latents) return tagged(latents.error());
       if (!plan.save_latents.empty()) {
         const std::string file = plan.latents_for(n);
-        if (Status s = write_safetensors(file, std::map<std::string, Tensor>{{"latents", *latents}}); !s)
+        const Tensor host = latents->device() == Device::cpu ? *latents : latents->copy_to(Device::cpu);
+        if (Status s = write_safetensors(file, std::map<std::string, Tensor>{{"latents", host}}); !s)
           return tagged(s.error().with_context("--save-latents " + file));
       }
       // Before the decoder is loaded.

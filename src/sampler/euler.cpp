@@ -1,5 +1,7 @@
-// Plain flow Euler (FlowMatchEulerDiscreteScheduler.step): x_{i+1} = x_i + (sigma_{i+1} - sigma_i) v_i.
+// Plain flow Euler (FlowMatchEulerDiscreteScheduler.step): x_{i+1} = x_i + (sigma_{i+1} - sigma_i) v_i. Like
+// dmd it runs where the initial noise lives (sampler_ops.h).
 #include "sampler/sampler.h"
+#include "sampler/sampler_ops.h"
 #include "sampler/step_util.h"
 
 namespace fastwan {
@@ -8,19 +10,14 @@ Expected<Tensor> sample_euler(const SamplerSchedule& schedule, const Tensor& noi
                               const VelocityFn& velocity, const SamplerTrace& trace) {
   using namespace sampler_detail;
   FW_RETURN_IF_ERROR(check_schedule(schedule));
-  FW_ASSIGN_OR_RETURN(Tensor x, working_copy(noise, "euler sampler initial noise"));
+  FW_ASSIGN_OR_RETURN(Tensor x, working_copy(noise, "euler sampler initial noise", Residence::any));
   for (int i = 0; i < schedule.steps(); ++i) {
     const SamplerStep step = step_info(schedule, i);
     FW_ASSIGN_OR_RETURN(Tensor v, call_velocity(velocity, x, step));
     emit(trace, "model_out", i, v);
-    if (trace) emit(trace, "x0", i, data_prediction(x, step.sigma, v));
-    const float dt = schedule.sigmas[i + 1] - step.sigma;
-    Tensor next = Tensor::empty(x.shape(), DType::f32);
-    const float* px = x.f32();
-    const float* pv = v.f32();
-    float* pn = next.f32();
-    for (int64_t e = 0; e < x.numel(); ++e) pn[e] = px[e] + dt * pv[e];
-    x = next;
+    if (trace)
+      emit(trace, "x0", i, data_prediction(x.copy_to(Device::cpu), step.sigma, v.copy_to(Device::cpu)));
+    FW_ASSIGN_OR_RETURN(x, euler_step(x, schedule.sigmas[i + 1] - step.sigma, v));
     emit(trace, "latents", i + 1, x);
   }
   return x;

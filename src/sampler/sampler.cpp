@@ -78,9 +78,15 @@ Expected<Tensor> run_sampler(const SamplerConfig& config, const Tensor& noise, c
 
 namespace sampler_detail {
 
-Expected<Tensor> working_copy(const Tensor& t, const std::string& what) {
+Expected<Tensor> working_copy(const Tensor& t, const std::string& what, Residence where) {
   if (!t.defined() || t.numel() == 0) return Error(what + ": expected a non-empty tensor");
-  if (t.device() != Device::cpu) return Error(what + ": expected a host tensor (the CPU sampler path)");
+  if (t.device() != Device::cpu) {
+    if (where == Residence::host)
+      return Error(what + ": expected a host tensor (this sampler runs on the host)");
+    if (t.dtype() != DType::f32 || !t.is_contiguous())
+      return Error(what + ": a device tensor must be contiguous f32, got " + t.describe());
+    return t;
+  }
   if (!dtype_is_float(t.dtype()))
     return Error(what + ": dtype " + std::string(dtype_name(t.dtype())) + " is not a float type");
   return t.to_f32();  // always a fresh contiguous copy
@@ -108,6 +114,11 @@ Expected<Tensor> call_velocity(const VelocityFn& velocity, const Tensor& x, cons
   if (!v->defined() || v->shape() != x.shape())
     return Error(where + ": velocity has shape " + (v->defined() ? shape_string(v->shape()) : "(none)") +
                  ", expected " + shape_string(x.shape()));
+  if (x.device() != Device::cpu) {
+    if (v->device() != x.device() || v->dtype() != DType::f32 || !v->is_contiguous())
+      return Error(where + ": velocity " + v->describe() + " must be contiguous f32 on the latents' device");
+    return *v;
+  }
   if (!dtype_is_float(v->dtype()) || v->device() != Device::cpu)
     return Error(where + ": velocity must be a float host tensor");
   return v->dtype() == DType::f32 ? v->contiguous() : v->to_f32();
@@ -123,7 +134,9 @@ Tensor data_prediction(const Tensor& x, float sigma, const Tensor& v) {
 }
 
 void emit(const SamplerTrace& trace, const std::string& name, int index, const Tensor& value) {
-  if (trace) trace(name + "_" + std::to_string(index), value);
+  if (!trace) return;
+  trace(name + "_" + std::to_string(index),
+        value.device() == Device::cpu ? value : value.copy_to(Device::cpu));
 }
 
 }  // namespace sampler_detail

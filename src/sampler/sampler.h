@@ -9,8 +9,10 @@
 //   unipc  Wan's flow UniPC multistep solver (order 2, bh2, data prediction, lower order at the end).
 //   euler  plain flow Euler: x += (sigma_{i+1} - sigma_i) v.
 //
-// The CPU path works in float32 on contiguous host tensors of any shape (the latents' layout is the
-// caller's).
+// The loops work in float32 on contiguous tensors of any shape (the latents' layout is the caller's). dmd and
+// euler run on the device the initial noise is on (host, or a GPU whose backend installed its elementwise
+// steps, sampler_ops.h): the velocity function and the re-noising draws then answer on that device too. UniPC
+// takes host tensors only.
 #pragma once
 
 #include <cstdint>
@@ -71,7 +73,8 @@ struct SamplerSchedule {
 // Checks the config (step counts, shift, guidance scale, timesteps) and returns its schedule.
 Expected<SamplerSchedule> make_schedule(const SamplerConfig& config);
 
-// Runs the sampler from `noise` (the initial latents, any float dtype) and returns the final latents (f32).
+// Runs the sampler from `noise` (the initial latents: any float dtype on the host, f32 on a device) and
+// returns the final latents (f32, on the same device).
 // `renoise` is used by dmd only (steps - 1 calls); guidance is applied by the caller's VelocityFn.
 Expected<Tensor> run_sampler(const SamplerConfig& config, const Tensor& noise, const VelocityFn& velocity,
                              const NoiseFn& renoise = nullptr, const SamplerTrace& trace = nullptr);

@@ -3,12 +3,14 @@
 // reporter.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "common/test_util.h"
 #include "core/progress.h"
 #include "pipeline/text_to_video.h"
+#include "sampler/noise.h"
 
 namespace fastwan {
 namespace {
@@ -249,6 +251,33 @@ TEST(TextToVideo, TheSeedDecidesTheNoise) {
   const std::vector<float> a = run(7), b = run(7), c = run(8);
   EXPECT_TRUE(a == b);
   EXPECT_FALSE(a == c);
+}
+
+// The run's noise is drawn before the loop (beside the text encoder) but in the order the loop used to draw
+// it: the same latents, bit for bit, as one generator drawing the initial noise and then each re-noising as
+// the dmd loop asks.
+TEST(TextToVideo, NoiseDrawnUpFrontMatchesDrawingInTheLoop) {
+  test::TempDir dir;
+  Events e;
+  GeneratePlan plan = fake_plan(fake_backend(e), dir.file("out.y4m"), 1.0);
+  plan.sampler = fastwan_sampler_defaults();
+  plan.noise_layout = NoiseLayout::btchw;
+  plan.seed = 11;
+  Progress progress(Progress::Mode::quiet);
+  for (RngKind rng : {RngKind::philox, RngKind::torch}) {
+    plan.rng = rng;
+    ASSERT_TRUE(text_to_video(plan, progress).ok());
+    auto generator = make_noise_generator(plan.rng, plan.seed);
+    ASSERT_OK_AND_ASSIGN(Tensor noise,
+                         draw_latent_noise(*generator, plan.latent_shape(), DType::f32, plan.noise_layout));
+    // The fake DiT's velocity for the prompt "a" is x itself.
+    VelocityFn model = [](const Tensor& x, const SamplerStep&) -> Expected<Tensor> { return x.clone(); };
+    ASSERT_OK_AND_ASSIGN(
+        Tensor expected,
+        run_sampler(plan.sampler, noise, model, latent_noise_fn(*generator, DType::bf16, plan.noise_layout)));
+    ASSERT_EQ(decoded.shape(), expected.shape());
+    EXPECT_EQ(std::memcmp(decoded.raw(), expected.raw(), expected.nbytes()), 0);
+  }
 }
 
 TEST(TextToVideo, ADecoderThatDisagreesIsRefusedBeforeTheFileIsCreated) {

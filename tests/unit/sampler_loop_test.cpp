@@ -7,6 +7,7 @@
 #include "common/test_util.h"
 #include "ops/ops.h"
 #include "sampler/sampler.h"
+#include "sampler/sampler_ops.h"
 
 namespace fastwan {
 namespace {
@@ -210,6 +211,24 @@ TEST(SamplerLoop, DmdDenoisesThenRenoisesWithFreshNoise) {
   EXPECT_LE(max_rel(trace.at("latents_2"), lin(1 - 0.5217391253, x0, 0.5217391253, fresh[1])), 1e-6);
 }
 
+// The elementwise steps round where their contract says (the GPU twins are held to these bits).
+TEST(SamplerOps, HostStepsRoundAsDocumented) {
+  const Tensor x = random_tensor(kShape, 71), v = random_tensor(kShape, 72);
+  const float s = 0.7567567229f;
+  ASSERT_OK_AND_ASSIGN(Tensor x0, dmd_data_prediction(x, s, v));
+  ASSERT_OK_AND_ASSIGN(Tensor renoised, dmd_add_noise(x, v, s));
+  ASSERT_OK_AND_ASSIGN(Tensor stepped, euler_step(x, -s, v));
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const float a = x.f32()[i], b = v.f32()[i];
+    const double product = static_cast<double>(s) * static_cast<double>(b);
+    EXPECT_EQ(x0.f32()[i], static_cast<float>(static_cast<double>(a) - product));
+    const volatile float kept = (1.0f - s) * a, added = s * b;  // volatile: each product rounded to float
+    EXPECT_EQ(renoised.f32()[i], kept + added);
+    const volatile float moved = -s * b;
+    EXPECT_EQ(stepped.f32()[i], a + moved);
+  }
+}
+
 void expect_error(const Expected<Tensor>& r, const std::string& needle) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message().find(needle), std::string::npos) << r.error().message();
@@ -241,6 +260,9 @@ TEST(SamplerLoop, CallerMistakesAreOneLineErrors) {
   expect_error(run_sampler(dmd, noise, zero, short_noise), "re-noising noise has shape [1, 16], expected");
   NoiseFn no_noise = [](const Shape&) -> Expected<Tensor> { return Error("out of noise"); };
   expect_error(run_sampler(dmd, noise, zero, no_noise), "re-noising before step 2: out of noise");
+
+  expect_error(dmd_data_prediction(noise, 0.5f, Tensor::zeros({3})), "differ in shape");
+  expect_error(dmd_add_noise(noise, noise.to(DType::bf16), 0.5f), "expected contiguous f32 operands");
 
   SamplerSchedule flat;
   flat.timesteps = {500, 500};

@@ -1,6 +1,9 @@
 // The CUDA stages behind the pipeline's backend interfaces: the UMT5 encoder, the DiT (one CUDA graph per
-// forward) and both decoders on the GPU. Tokenizing, the token-embedding lookup, the sampler arithmetic and
-// the video writer stay on the host. Each stage holds its weights on the GPU only while it is loaded.
+// forward) and both decoders on the GPU. The DiT's velocity function takes device latents and answers on
+// the device, so the dmd and euler loops keep the latents on the GPU (their arithmetic runs as the kernels of
+// ops/cuda/sampler.h, installed here) and hand them to the decoder there. Tokenizing, the token-embedding
+// lookup, the noise draws (uploaded once per video), UniPC's arithmetic, classifier-free guidance and the
+// video writer stay on the host. Each stage holds its weights on the GPU only while it is loaded.
 #include "pipeline/cuda/cuda_backend.h"
 
 #include "core/log.h"
@@ -11,6 +14,7 @@
 #include "models/umt5/cuda/umt5_cuda.h"
 #include "models/wan_dit/cuda/wan_dit_cuda.h"
 #include "models/wan_vae/cuda/wan_vae_cuda.h"
+#include "sampler/cuda/sampler_cuda.h"
 #include "sampler/guidance.h"
 
 namespace fastwan {
@@ -36,7 +40,11 @@ class CudaTextEncoder : public TextEncoderStage {
 
 class CudaDenoiser : public Denoiser {
  public:
-  explicit CudaDenoiser(std::unique_ptr<cuda::WanDitCuda> dit) : dit_(std::move(dit)) {}
+  explicit CudaDenoiser(std::unique_ptr<cuda::WanDitCuda> dit) : dit_(std::move(dit)) {
+    cuda::install_sampler_ops();  // the loops' steps on device latents
+  }
+
+  Device latent_device() const override { return Device::cuda; }
 
   Expected<VelocityFn> velocity(const DenoiseRequest& r) override {
     const WanDitConfig& c = dit_->config();
@@ -52,9 +60,13 @@ class CudaDenoiser : public Denoiser {
       if (!p) return nullptr;
       const Tensor context = p->embeds.reshape({p->embeds.dim(1), p->embeds.dim(2)});
       return [this, context, switch_context](const Tensor& x, const SamplerStep& step) -> Expected<Tensor> {
+        const Tensor latents = dit_->latents();
+        if (x.numel() != latents.numel())
+          return Error("transformer: latents " + x.describe() + " changed shape since the request");
+        if (x.device() == Device::cuda) return device_step(x, step, switch_context);
         if (switch_context) FW_RETURN_IF_ERROR(dit_->set_context(context));
         const Tensor in = x.dtype() == DType::f32 ? x.contiguous() : x.to_f32();
-        FW_CUDA_CHECK(cudaMemcpy(dit_->latents().raw(), in.raw(), in.nbytes(), cudaMemcpyHostToDevice));
+        FW_CUDA_CHECK(cudaMemcpy(latents.raw(), in.raw(), in.nbytes(), cudaMemcpyHostToDevice));
         dit_->forward(step.timestep);
         return cuda::to_host(dit_->velocity()).reshape(x.shape());
       };
@@ -66,6 +78,26 @@ class CudaDenoiser : public Denoiser {
   }
 
  private:
+  // Device latents in, the device velocity out: a device-to-device copy into the buffer the captured graph
+  // reads (8 MB at 480p, microseconds), the forward, and v as a view on the DiT's output buffer, valid until
+  // the next forward overwrites it. Guidance combines two velocities on the host (guidance.h), and the
+  // second forward would overwrite the first here, so device latents are refused with it.
+  Expected<Tensor> device_step(const Tensor& x, const SamplerStep& step, bool guided) {
+    if (guided)
+      return Error("transformer: classifier-free guidance takes host latents (it runs on the host)");
+    if (x.dtype() != DType::f32 || !x.is_contiguous())
+      return Error("transformer: device latents must be contiguous f32, got " + x.describe());
+    const Tensor latents = dit_->latents();
+    const cudaStream_t stream = dit_->stream();
+    if (x.raw() != latents.raw())
+      FW_CUDA_CHECK(cudaMemcpyAsync(latents.raw(), x.raw(), x.nbytes(), cudaMemcpyDeviceToDevice, stream));
+    dit_->forward(step.timestep);
+    // Waiting for the step keeps progress and cancellation per step honest; the host has nothing else to
+    // do meanwhile, and the sampler's kernels queue behind the forward anyway.
+    FW_CUDA_CHECK(cudaStreamSynchronize(stream));
+    return dit_->velocity().reshape(x.shape());
+  }
+
   std::unique_ptr<cuda::WanDitCuda> dit_;
 };
 

@@ -1,5 +1,6 @@
 // Sampler golden cases with the GPU DiT as the velocity function (bf16, CUDA graph replay per step). The
-// sampler arithmetic itself is the same host code as on the CPU path.
+// latents stay on the host here, so the sampler arithmetic is the same host code as on the CPU path (the
+// device steps are held to its bits by tests/gpu/sampler_gpu_test.cpp).
 #include "cuda/check.h"
 #include "cuda/context.h"
 #include "models/wan_dit/cuda/wan_dit_cuda.h"

@@ -49,6 +49,8 @@ class WanDitCuda {
   Tensor latents() const { return latents_; }
   Tensor velocity() const { return velocity_; }
   void forward(float timestep);
+  // The stream forward() queues on (the context's).
+  cudaStream_t stream() const { return stream_; }
 
   size_t activation_bytes() const { return arena_ ? arena_->high_water() : 0; }
 
