@@ -11,22 +11,25 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-// mean[c] = sum over slices of partials[slice][c] / rows: 32 channels per block, 8 threads per channel
-// striding over the slices, then a fixed-order sum of the 8 (deterministic).
-__global__ void channel_mean_kernel(const float* partials, int64_t slices, int dim, int64_t rows,
-                                    float* mean) {
-  __shared__ float part[8][32];
+// mean[c] = sum over slices of partials[slice][c] / rows: 32 channels per block, 32 threads per channel
+// striding over the slices (eight loads in flight each: the sum is latency-bound otherwise), then a
+// fixed-order sum of the 32 (deterministic).
+__global__ void __launch_bounds__(1024)
+    channel_mean_kernel(const float* partials, int64_t slices, int dim, int64_t rows, float* mean) {
+  __shared__ float part[32][33];
   const int lane = threadIdx.x % 32, g = threadIdx.x / 32;
   const int c = blockIdx.x * 32 + lane;
   float s = 0.0f;
-  if (c < dim)
-    for (int64_t i = g; i < slices; i += 8) s += partials[i * dim + c];
+  if (c < dim) {
+#pragma unroll 8
+    for (int64_t i = g; i < slices; i += 32) s += partials[i * dim + c];
+  }
   part[g][lane] = s;
   __syncthreads();
   if (g == 0 && c < dim) {
     float total = 0.0f;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) total += part[i][lane];
+    for (int i = 0; i < 32; ++i) total += part[i][lane];
     mean[c] = total / static_cast<float>(rows);
   }
 }
@@ -78,13 +81,15 @@ __global__ void __launch_bounds__(256) k_quantize_kernel(const SageQuantizeKPara
   }
 }
 
-// Column maxima of |V| over 256-row slabs, folded into amax with integer atomics (order-independent).
+// Column maxima of |V| over 128-row slabs, folded into amax with integer atomics (order-independent). Eight
+// rows' loads in flight per thread: one at a time, the slab's 128 loads are 128 memory latencies.
 __global__ void v_amax_kernel(const SageQuantizeVParams p) {
   const int dim = p.heads * 128;
-  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * 256;
-  const int64_t r1 = min(p.rows, r0 + 256);
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * 128;
+  const int64_t r1 = min(p.rows, r0 + 128);
   for (int g = threadIdx.x; g < dim / 8; g += blockDim.x) {
     float a[8] = {};
+#pragma unroll 8
     for (int64_t r = r0; r < r1; ++r) {
       const uint4 raw =
           *reinterpret_cast<const uint4*>(static_cast<const bf16*>(p.src) + r * p.src_stride + 8 * g);
@@ -132,8 +137,8 @@ __global__ void v_quantize_kernel(const SageQuantizeVParams p) {
 void sage_quantize_k(const SageQuantizeKParams& p, cudaStream_t stream) {
   FW_CHECK(p.rows > 0 && p.heads > 0, "sage_quantize_k: empty problem");
   const int dim = p.heads * 128;
-  channel_mean_kernel<<<(dim + 31) / 32, 256, 0, stream>>>(p.partials, sage_k_partial_rows(p.rows), dim,
-                                                           p.rows, p.mean);
+  channel_mean_kernel<<<(dim + 31) / 32, 1024, 0, stream>>>(p.partials, sage_k_partial_rows(p.rows), dim,
+                                                            p.rows, p.mean);
   FW_CUDA_CHECK_LAUNCH();
   const dim3 grid(static_cast<unsigned>((p.rows + 127) / 128), p.heads);
   k_quantize_kernel<<<grid, 256, 0, stream>>>(p);
@@ -145,7 +150,7 @@ void sage_quantize_v(const SageQuantizeVParams& p, cudaStream_t stream) {
   FW_CHECK(p.vt_stride >= sage_vt_stride(p.rows) && p.vt_stride % 16 == 0,
            "sage_quantize_v: vt_stride must be >= rows rounded up to 16, and % 16");
   FW_CUDA_CHECK(cudaMemsetAsync(p.amax, 0, sizeof(float) * p.heads * 128, stream));
-  v_amax_kernel<<<static_cast<unsigned>((p.rows + 255) / 256), 192, 0, stream>>>(p);
+  v_amax_kernel<<<static_cast<unsigned>((p.rows + 127) / 128), 192, 0, stream>>>(p);
   FW_CUDA_CHECK_LAUNCH();
   const dim3 grid(static_cast<unsigned>((sage_vt_stride(p.rows) + 63) / 64), p.heads * 2);
   v_quantize_kernel<<<grid, dim3(64, 8), 0, stream>>>(p);

@@ -7,9 +7,6 @@
 //   why V^T's keys are stored permuted within groups of 16 (sage_quant.h);
 //   O_tmp = P_e4m3 . V_e4m3 per 128-key block into a fresh accumulator (the FP8 wgmma keeps only ~22 bits),
 //   then O = O * 2^(m_old - m_new) + O_tmp in fp32 on the CUDA cores: the two-level accumulation.
-// Registers per consumer thread: S 64 + O 64 + O_tmp 64 + P 16, so no second S buffer for FA3's
-// intra-warpgroup overlap; the two consumer warpgroups overlap each other's softmax with their wgmmas
-// instead.
 #pragma once
 
 #include "ops/cuda/attention/epilogue.cuh"
@@ -49,39 +46,56 @@ struct Sage8Mainloop {
     }
   }
 
-  // Per block: Q.K^T, wait, softmax, P.V, wait, promote. The two consumer warpgroups overlap each other's
-  // softmax with their wgmmas. (FA3's intra-warpgroup overlap, Q.K_{j+1} under block j's softmax, needs
-  // S_{j+1}, S_j and O live at once, 192 registers: ptxas compiles the consumers within the 168 that 384
-  // threads leave, so it spilled 612 bytes and was dropped.)
+  // Software-pipelined as the bf16 mainloop: Q.K_j and P_{j-1}.V_{j-1} are issued together, and block j's
+  // softmax runs while P_{j-1}.V_{j-1} is still on the tensor cores; its O_tmp is promoted after. Registers:
+  // S_j 64 + O_tmp 64 (in flight) + O 64 + P_{j-1} 16, no second S buffer (Q.K_{j+1} under block j's
+  // softmax needs one and spills at 240 registers).
   static __device__ __forceinline__ void run(Storage& s, const KernelArgs& args, const ConsumerThread& t,
                                              const SageScales& scales, int n_blocks, float (&o)[64],
                                              OnlineSoftmax<8807>& sm) {
     using namespace hopper;
-    for (int j = 0; j < n_blocks; ++j) {
-      const Ring slot(j);
-      const float c = scales.of_block(j);
-      int si[64];
-      mbarrier_wait(&s.k_full[slot.stage], slot.parity);
+    int si[64];
+    float ot[64];
+    uint32_t p[16];  // P of the block whose P.V product is issued next
+    mbarrier_wait(&s.k_full[0], 0);
+    wgmma_fence();
+    issue_qk(s, t.wg, 0, si);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_registers(si);
+    if (t.lane == 0) mbarrier_arrive(&s.k_empty[0]);
+    float sc[64];
+    Correction corr = sage_softmax(sm, si, sc, scales.of_block(0), 0, args, t);
+    pack_p_e4m3(sc, p);
+    for (int j = 1; j < n_blocks; ++j) {
+      const Ring cur(j), prev(j - 1);
+      mbarrier_wait(&s.k_full[cur.stage], cur.parity);
       wgmma_fence();
-      issue_qk(s, t.wg, slot.stage, si);
+      issue_qk(s, t.wg, cur.stage, si);
       wgmma_commit();
-      wgmma_wait<0>();
+      mbarrier_wait(&s.v_full[prev.stage], prev.parity);
+      wgmma_fence();  // (ptxas injects one here otherwise: O_tmp was read by the last promotion)
+      issue_pv(s, prev.stage, p, ot);
+      wgmma_commit();
+      wgmma_wait<1>();  // S_j is done; P_{j-1}.V_{j-1} may still run
       fence_registers(si);
-      if (t.lane == 0) mbarrier_arrive(&s.k_empty[slot.stage]);
-      float sc[64];
-      const Correction corr = sage_softmax(sm, si, sc, c, j, args, t);
-      uint32_t p[16];
-      pack_p_e4m3(sc, p);
-      float ot[64];
-      mbarrier_wait(&s.v_full[slot.stage], slot.parity);
-      wgmma_fence();
-      issue_pv(s, slot.stage, p, ot);
-      wgmma_commit();
+      if (t.lane == 0) mbarrier_arrive(&s.k_empty[cur.stage]);
+      const Correction next = sage_softmax(sm, si, sc, scales.of_block(j), j, args, t);
       wgmma_wait<0>();
       fence_registers(ot);
-      if (t.lane == 0) mbarrier_arrive(&s.v_empty[slot.stage]);
-      promote(o, ot, corr);
+      if (t.lane == 0) mbarrier_arrive(&s.v_empty[prev.stage]);
+      promote(o, ot, corr);  // O (up to block j-2, at block j-1's max) + O_tmp of block j-1
+      corr = next;
+      pack_p_e4m3(sc, p);  // only now: P_{j-1} was an operand of the wgmma that just finished
     }
+    const Ring last(n_blocks - 1);
+    mbarrier_wait(&s.v_full[last.stage], last.parity);
+    wgmma_fence();
+    issue_pv(s, last.stage, p, ot);
+    wgmma_commit();
+    wgmma_wait<0>();
+    fence_registers(ot);
+    promote(o, ot, corr);
   }
 
   static __device__ __forceinline__ void consume(Storage& s, const KernelArgs& args, const ConsumerThread& t,
