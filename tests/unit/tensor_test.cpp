@@ -30,6 +30,28 @@ TEST(Tensor, ShapeStridesAndViews) {
   EXPECT_EQ(t.describe(), "f32[2, 3]");
 }
 
+// Large enough that clone splits the rows over the thread pool, with every chunk starting mid-odometer: each
+// permute (channels last as the Wan VAE's filters, a leading-axes swap that keeps rows, a sliced view) equals
+// the element-by-element read of the view.
+TEST(Tensor, CloneOfAPermutedViewEqualsItsElements) {
+  const Shape shape = {61, 41, 3, 3, 7};  // 157,563 values: 3 chunks of rows at the pool's grain
+  std::vector<float> values(static_cast<size_t>(61 * 41 * 3 * 3 * 7));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i);
+  const Tensor t = Tensor::from_floats(shape, values);
+  const Tensor views[] = {t.permute({0, 2, 3, 4, 1}), t.permute({1, 0, 2, 3, 4}), t.permute({4, 3, 2, 1, 0}),
+                          t.slice(1, 3, 20).permute({2, 0, 1, 3, 4}),
+                          t.to(DType::bf16).permute({1, 4, 0, 2, 3})};
+  for (const Tensor& v : views) {
+    ASSERT_FALSE(v.is_contiguous());
+    const Tensor c = v.contiguous();
+    ASSERT_TRUE(c.is_contiguous());
+    ASSERT_EQ(c.shape(), v.shape());
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < v.numel(); ++i) wrong += c.item_f32(i) != v.item_f32(i);
+    EXPECT_EQ(wrong, 0) << v.describe();
+  }
+}
+
 TEST(Tensor, InvalidViewsThrowInternalErrors) {
   Tensor t = Tensor::zeros({2, 3});
   EXPECT_THROW(t.reshape({4, 2}), InternalError);
