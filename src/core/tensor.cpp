@@ -222,13 +222,14 @@ Tensor Tensor::clone() const {
       off += idx[k] * strides_[k];
     }
     for (int64_t r = r0; r < r1; ++r) {
-      // Single elements of 4 or 2 bytes by a fixed-size copy (a call to memcpy per element costs 3x).
+      // Rows of 4 or 2 bytes (mostly single values) by a fixed-size copy: half the cost of a memcpy call.
+      const char* from = base + off * static_cast<int64_t>(es);
       if (row_bytes == 4)
-        std::memcpy(dst + r * 4, base + off * 4, 4);
+        std::memcpy(dst + r * 4, from, 4);
       else if (row_bytes == 2)
-        std::memcpy(dst + r * 2, base + off * 2, 2);
+        std::memcpy(dst + r * 2, from, 2);
       else
-        std::memcpy(dst + r * row_bytes, base + off * es, row_bytes);
+        std::memcpy(dst + r * row_bytes, from, row_bytes);
       for (int k = outer_dims - 1; k >= 0; --k) {
         if (++idx[k] < shape_[k]) {
           off += strides_[k];

@@ -41,7 +41,15 @@ TEST(Tensor, CloneOfAPermutedViewEqualsItsElements) {
   const Tensor views[] = {t.permute({0, 2, 3, 4, 1}), t.permute({1, 0, 2, 3, 4}), t.permute({4, 3, 2, 1, 0}),
                           t.slice(1, 3, 20).permute({2, 0, 1, 3, 4}),
                           t.to(DType::bf16).permute({1, 4, 0, 2, 3})};
-  for (const Tensor& v : views) {
+  // Rows of two bf16 values (4 bytes) and of one (2 bytes), and of two f32 (8 bytes).
+  std::vector<float> pairs(400 * 300 * 2);
+  for (size_t i = 0; i < pairs.size(); ++i) pairs[i] = static_cast<float>(i % 251);
+  const Tensor p = Tensor::from_floats({400, 300, 2}, pairs);
+  const Tensor more[] = {p.to(DType::bf16).permute({1, 0, 2}),
+                         p.to(DType::bf16).slice(2, 0, 1).permute({1, 0, 2}), p.permute({1, 0, 2})};
+  std::vector<Tensor> all(std::begin(views), std::end(views));
+  all.insert(all.end(), std::begin(more), std::end(more));
+  for (const Tensor& v : all) {
     ASSERT_FALSE(v.is_contiguous());
     const Tensor c = v.contiguous();
     ASSERT_TRUE(c.is_contiguous());
