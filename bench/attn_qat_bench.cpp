@@ -2,9 +2,12 @@
 // B=1, H=12, N=32,760, D=128 non-causal (a Wan2.1-1.3B 480p video) and B=8, H=32, N=4,096, D=128 causal.
 // CUDA events, warm-up, median of repeats, random inputs. FLOPs as executed: forward 6 B H Nq Nk D (S, O and
 // O'), backward 10 B H Nq Nk D (S, dP, dV, dK, dQ), halved for causal masks (the masked tiles are skipped).
-// Not a test: the numbers go to docs/performance.md.
+// Not a test: the numbers go to docs/performance.md. The forward runs with each kernel the GPU has ("forward
+// wgmma" on sm_90, "forward mma.sync" everywhere; FASTWAN_ATTN_QAT_FORWARD picks it), the backward with the
+// O' and LSE of the last one.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <vector>
 
@@ -27,7 +30,7 @@ Tensor device(int64_t elements, DType dtype, uint64_t seed = 0) {
   return t;
 }
 
-void bench(int batch, int heads, int n, int d, bool causal) {
+void bench(int batch, int heads, int n, int d, bool causal, bool hopper) {
   fastwan_attn_qat_params p = fastwan_attn_qat_default_params(batch, heads, n, n, d);
   p.causal = causal;
   const int64_t elements = int64_t{batch} * heads * n * d, rows = int64_t{batch} * heads * n;
@@ -50,11 +53,21 @@ void bench(int batch, int heads, int n, int d, bool causal) {
     check(fastwan_attn_qat_quantize(&p, q.raw(), k.raw(), v.raw(), qh.raw(), kh.raw(), vh.raw(), nullptr));
   });
   std::printf("%-16s %-36s %9.3f %9s\n", "quantize q,k,v", shape, ms_q, "-");
-  const double ms_f = median_ms([&] {
-    check(fastwan_attn_qat_forward(&p, qh.raw(), kh.raw(), vh.raw(), o.raw(), op.raw(), lse.data<float>(),
-                                   row_max.data<float>(), nullptr));
-  });
-  row("forward", ms_f, 6 * pairs);
+  struct Kernel {
+    const char *label, *env;
+  };
+  std::vector<Kernel> kernels;
+  if (hopper) kernels.push_back({"forward wgmma", "hopper"});
+  kernels.push_back({"forward mma.sync", "portable"});
+  for (const Kernel& kernel : kernels) {
+    setenv("FASTWAN_ATTN_QAT_FORWARD", kernel.env, 1);
+    const double ms_f = median_ms([&] {
+      check(fastwan_attn_qat_forward(&p, qh.raw(), kh.raw(), vh.raw(), o.raw(), op.raw(), lse.data<float>(),
+                                     row_max.data<float>(), nullptr));
+    });
+    row(kernel.label, ms_f, 6 * pairs);
+  }
+  unsetenv("FASTWAN_ATTN_QAT_FORWARD");
   const double ms_b = median_ms([&] {
     check(fastwan_attn_qat_backward(&p, qh.raw(), kh.raw(), vh.raw(), op.raw(), lse.data<float>(),
                                     row_max.data<float>(), d_o.raw(), dq.raw(), dk.raw(), dv.raw(), ws.raw(),
@@ -72,8 +85,9 @@ int run() {
   cuda::install_device_allocator();  // the tensors below are allocated directly, not through to_device
   std::printf("device: %s, %d SMs\n\n%-16s %-36s %9s %9s\n", info->name.c_str(), info->sm_count, "pass",
               "shape", "ms", "TFLOP/s");
-  bench(1, 12, 32760, 128, false);
-  bench(8, 32, 4096, 128, true);
+  const bool hopper = info->major == 9 && info->minor == 0;  // the wgmma forward is sm_90a code
+  bench(1, 12, 32760, 128, false, hopper);
+  bench(8, 32, 4096, 128, true, hopper);
   return 0;
 }
 

@@ -4,7 +4,8 @@
 //
 // Tensors are contiguous bf16 [batch * heads][tokens][head_dim]; lse, row_max, delta float [batch * heads]
 // [seq_q]. The kernels use the mma.sync bf16 tensor-core path (sm_80 and later), on values that bf16 holds
-// exactly: φ's outputs are an E2M1 code times an E4M3 scale.
+// exactly: φ's outputs are an E2M1 code times an E4M3 scale. On sm_90 the forward has a wgmma + TMA kernel
+// too (forward_hopper.cu), with the same numerics.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -34,8 +35,14 @@ struct QuantizeParams {
   __nv_bfloat16 *q_hat = nullptr, *k_hat = nullptr, *v_hat = nullptr;
 };
 
+// The forward's kernel: automatic is the wgmma one on sm_90 (H100, H200) and the mma.sync one elsewhere, or
+// what the environment variable FASTWAN_ATTN_QAT_FORWARD says (auto, hopper or portable: how the tests and
+// attn_qat_bench run both through the C interface). hopper where the device is not sm_90 is an error.
+enum class ForwardKernel { automatic, portable, hopper };
+
 struct ForwardParams {
   Problem problem;
+  ForwardKernel kernel = ForwardKernel::automatic;
   const __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr;  // Q^, K^, V^
   __nv_bfloat16 *o = nullptr, *o_prime = nullptr;
   float *lse = nullptr, *row_max = nullptr;  // base 2, scaled-score units: m + log2(l), and m

@@ -7,6 +7,7 @@
 // memory, Q is read from shared memory at every k-step (registers go to the two accumulators).
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
+#include "ops/cuda/attn_qat/forward_launch.h"
 #include "ops/cuda/exp2.cuh"
 #include "ops/cuda/fp4_attention.cuh"
 #include "ops/cuda/mma.cuh"
@@ -182,7 +183,7 @@ void launch_forward(const ForwardParams& p, cudaStream_t stream) {
 
 }  // namespace
 
-void forward(const ForwardParams& p, cudaStream_t stream) {
+void forward_portable(const ForwardParams& p, cudaStream_t stream) {
   if (p.problem.head_dim == 64)
     launch_forward<64>(p, stream);
   else
