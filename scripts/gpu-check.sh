@@ -28,6 +28,7 @@
 #            Attn-QAT training curves as CSV and PNG in $OUT/train
 #  tests takes FASTWAN_TESTS_FILTER (a --gtest_filter) and FASTWAN_TESTS_TIMEOUT (seconds, default 540), to split
 #  the GPU tests over two device calls.
+#  e2e takes FASTWAN_E2E_PARTS, a subset of "generate bench cold" (default all three).
 #  e2e and serve share a real-size folder, FASTWAN_E2E_DIR (default /tmp/fastwan-wan13b), synthesized when absent
 #  (`fastwan synth --preset ${FASTWAN_SYNTH_PRESET:-wan2.1-1.3b}`), and the three FastWan-QAD checkpoints beside it
 #  (links to its files, each checkpoint's model card). serve's FASTWAN_SERVE_DEVICE (cuda), FASTWAN_SERVE_SIZE (832x480),
@@ -232,10 +233,11 @@ serve_cleanup() {
 }
 min_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f %.3f\n", v[1], NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+e2e_part() { [[ " ${FASTWAN_E2E_PARTS:-generate bench cold} " == *" $1 "* ]]; }
 if want e2e; then
   prepare_model
   # bf16 with each decoder, then each checkpoint in its defaults (the modes it was trained with, TAEHV).
-  for run in taehv wan-vae "${checkpoints[@]}"; do
+  e2e_part generate && for run in taehv wan-vae "${checkpoints[@]}"; do
     dec=taehv what=(--model "$(dirname "$model")/$run")
     [[ $run == taehv || $run == wan-vae ]] && dec=$run what=(--model "$model" --family fastwan-qad)
     echo "== e2e: fastwan generate --device cuda ${what[*]} --decoder $dec"
@@ -253,7 +255,7 @@ if want e2e; then
   done
   rm -f "$out"/e2e_*.y4m  # too large to bring back
   # The same path timed: min and median of every stage and of the whole run (bf16, then the FP8 defaults).
-  for run in bf16 fp8; do
+  e2e_part bench && for run in bf16 fp8; do
     what=(--model "$model" --family fastwan-qad --linear bf16)
     [[ $run == fp8 ]] && what=(--model "$fp8_model")
     echo "== e2e: fastwan bench --e2e ${what[*]} --runs 3"
@@ -263,11 +265,13 @@ if want e2e; then
     summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
   done
   # Loading from the disk: the FP8 defaults with the model's files dropped from the page cache before each run.
-  echo "== e2e: fastwan bench --e2e --cold --model $fp8_model --runs 2"
-  timeout 300 "$bin/fastwan" bench --e2e --cold --model "$fp8_model" --device cuda --runs 2 \
-    >"$out/e2e_bench_cold.log" 2>&1 || status=1
-  cat "$out/e2e_bench_cold.log"
-  summary+=("bench --e2e --cold fp8: $(grep -E '^total  ' "$out/e2e_bench_cold.log")")
+  if e2e_part cold; then
+    echo "== e2e: fastwan bench --e2e --cold --model $fp8_model --runs 2"
+    timeout 300 "$bin/fastwan" bench --e2e --cold --model "$fp8_model" --device cuda --runs 2 \
+      >"$out/e2e_bench_cold.log" 2>&1 || status=1
+    cat "$out/e2e_bench_cold.log"
+    summary+=("bench --e2e --cold fp8: $(grep -E '^total  ' "$out/e2e_bench_cold.log")")
+  fi
 fi
 
 # Attn-QAT's training kernels (issue 16): their benchmark at the issue's shapes, the Python package's tests

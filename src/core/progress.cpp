@@ -50,11 +50,11 @@ void Progress::note(const std::string& line) {
 
 void Progress::begin(const std::string& stage, int64_t total, const std::string& unit) {
   if (open_) end();
-  stages_.push_back({stage, unit, 0, {}});
+  stage_start_ = last_ = clock_();
+  stages_.push_back({stage, unit, stage_start_ - start_, 0, {}});
   open_ = true;
   total_ = total;
   done_ = 0;
-  stage_start_ = last_ = clock_();
   if (listener_) listener_->update(stage, 0, total, 0);
   show(stage + ": ...", false);
 }

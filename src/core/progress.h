@@ -52,6 +52,7 @@ class Progress {
   struct Stage {
     std::string name;
     std::string unit;
+    double start = 0;  // seconds since construction, as elapsed()
     double seconds = 0;
     std::vector<double> unit_seconds;  // per unit, for stages whose unit is "step"
   };

@@ -2,8 +2,8 @@
 // the CUDA backend registers its own at start-up (register_backend(Device::cuda, ...)), and may reuse CPU
 // stages it does not replace (start from cpu_backend() and swap fields).
 //
-// Stages are loaded one at a time and released when done (text encoder, then DiT, then decoder), so only one
-// large model is resident at once.
+// Stages are loaded in turn and released when done (text encoder, then DiT, then decoder), so only one large
+// model is resident at once; where the backend allows it the decoder (small) loads beside the DiT's loop.
 #pragma once
 
 #include <functional>
@@ -67,6 +67,12 @@ struct Backend {
   // loads after this live there. The CPU's replicas share its cores and accept any index. Every backend sets
   // it.
   std::function<Status(int index)> use_device;
+  // The calling thread's device index (use_device's), so that work handed to another thread runs there too.
+  std::function<int()> current_device;
+  // Whether a stage may load on a thread of its own while the DiT's loop runs, at no cost to the loop: on the
+  // GPU the host only waits for each step, so the decoder's reading, conversion and uploads come free; on the
+  // CPU the loop needs every core.
+  bool loads_beside_denoise = false;
   // The most device memory the stages held at once so far, in bytes; unset for the CPU (see the host's peak).
   std::function<int64_t()> peak_device_bytes;
 };

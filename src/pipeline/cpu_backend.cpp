@@ -51,6 +51,7 @@ Backend cpu_backend() {
   b.probe = []() -> Expected<std::string> { return std::to_string(num_threads()) + " threads"; };
   b.runs = [](const quant::ModelOptions&) { return true; };  // every mode, as the reference of the others
   b.use_device = [](int) { return Status::Ok(); };
+  b.current_device = [] { return 0; };
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder e, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     return std::unique_ptr<TextEncoderStage>(new CpuTextEncoder(std::move(e)));

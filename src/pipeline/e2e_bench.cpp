@@ -70,15 +70,23 @@ Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs, bool cold)
     FW_ASSIGN_OR_RETURN(auto written, text_to_video(plan, progress));
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     double loading = 0, stages = 0;
+    // Where the time between stages goes: the gap before each stage (freeing the previous model, setting up
+    // the next one's inputs) and after the last (closing the file, freeing what is left).
+    std::vector<std::pair<std::string, double>> gaps;
+    double last_end = 0;
     for (const auto& s : progress.stages()) {
       stage(report, s.name).seconds.push_back(s.seconds);
       stages += s.seconds;
       if (s.name.ends_with(" load")) loading += s.seconds;
+      gaps.emplace_back("  before " + s.name, s.start - last_end);
+      last_end = s.start + s.seconds;
     }
+    gaps.emplace_back("  after the last stage", total - last_end);
     stage(report, "total").seconds.push_back(total);
     stage(report, "total without loading").seconds.push_back(total - loading);
     // What the stages do not account for: planning the run, handing tensors between stages, closing files.
     stage(report, "gaps (total - stages)").seconds.push_back(total - stages);
+    for (const auto& [name, seconds] : gaps) stage(report, name).seconds.push_back(seconds);
   }
   return report;
 }

@@ -20,9 +20,11 @@ struct E2eStage {
 };
 
 struct E2eReport {
-  std::string settings;          // GeneratePlan::describe()
-  std::vector<E2eStage> stages;  // in pipeline order, then "total", "total without loading", "gaps"
-  std::string loading;           // "warm (page cache)" or, cold, what was left resident after dropping
+  std::string settings;  // GeneratePlan::describe()
+  // In pipeline order, then "total", "total without loading", "gaps (total - stages)" and the gap before each
+  // stage and after the last.
+  std::vector<E2eStage> stages;
+  std::string loading;  // "warm (page cache)" or, cold, what was left resident after dropping
   std::string table() const;
 };
 

@@ -38,10 +38,22 @@ Status load_denoiser(const GeneratePlan& plan, LoadedStages& s, Progress& progre
   return Status::Ok();
 }
 
-Status load_decoder(const GeneratePlan& plan, LoadedStages& s, Progress& progress) {
-  if (s.decoder) return Status::Ok();
+DecoderLoading start_decoder_load(const GeneratePlan& plan, const LoadedStages& s) {
+  const Backend& backend = plan.device.backend;
+  if (s.decoder || !backend.loads_beside_denoise) return {};
+  const int device = backend.current_device();
+  return std::async(std::launch::async, [&plan, device]() -> Expected<std::unique_ptr<VideoDecoder>> {
+    FW_RETURN_IF_ERROR(plan.device.backend.use_device(device));
+    return plan.device.backend.load_decoder(plan.model, plan.decoder);
+  });
+}
+
+Status load_decoder(const GeneratePlan& plan, LoadedStages& s, Progress& progress, DecoderLoading* loading) {
+  const bool started = loading && loading->valid();
+  if (s.decoder && !started) return Status::Ok();
   progress.begin("decoder load");
-  FW_ASSIGN_OR_RETURN(s.decoder, plan.device.backend.load_decoder(plan.model, plan.decoder));
+  FW_ASSIGN_OR_RETURN(s.decoder,
+                      started ? loading->get() : plan.device.backend.load_decoder(plan.model, plan.decoder));
   progress.end();
   return Status::Ok();
 }

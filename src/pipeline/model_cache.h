@@ -6,6 +6,7 @@
 // another one (another model folder, precision mode or decoder).
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,7 +28,15 @@ struct LoadedStages {
 // Each loads its stage into `stages` unless it is there, as the progress stage "<stage> load".
 Status load_text_encoder(const GeneratePlan& plan, LoadedStages& stages, Progress& progress);
 Status load_denoiser(const GeneratePlan& plan, LoadedStages& stages, Progress& progress);
-Status load_decoder(const GeneratePlan& plan, LoadedStages& stages, Progress& progress);
+
+// The decoder loading on a thread of its own, bound to the caller's device, while the DiT's loop runs
+// (Backend::loads_beside_denoise); invalid when the stage is loaded or the backend loads in turn.
+using DecoderLoading = std::future<Expected<std::unique_ptr<VideoDecoder>>>;
+DecoderLoading start_decoder_load(const GeneratePlan& plan, const LoadedStages& stages);
+// Loads the decoder unless it is there, or takes the one `loading` (when valid) brings: the stage "decoder
+// load" then times what the loop did not hide.
+Status load_decoder(const GeneratePlan& plan, LoadedStages& stages, Progress& progress,
+                    DecoderLoading* loading = nullptr);
 
 class ModelCache {
  public:

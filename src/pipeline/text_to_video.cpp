@@ -107,10 +107,14 @@ bool loop_on_device(const GeneratePlan& plan, const Denoiser& dit) {
          plan.sampler.cfg_scale == 1.0;
 }
 
+// Starts `decoder_loading` once the DiT is loaded where the backend loads the decoder beside the loop (not
+// sooner: it would slow the DiT's uploads); the decode waits for it.
 Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const Prompts& prompts,
-                         const std::shared_future<Expected<RunNoise>>& drawing, Progress& progress) {
+                         const std::shared_future<Expected<RunNoise>>& drawing,
+                         DecoderLoading& decoder_loading, Progress& progress) {
   FW_RETURN_IF_ERROR(check_cancelled(progress));
   FW_RETURN_IF_ERROR(load_denoiser(plan, models, progress));
+  decoder_loading = start_decoder_load(plan, models);
 
   const Shape shape = plan.latent_shape();
   DenoiseRequest request;
@@ -147,9 +151,9 @@ Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const P
 }
 
 Expected<GenerateResult> decode(const GeneratePlan& plan, LoadedStages& models, const Tensor& latents,
-                                const VideoOutput& output, Progress& progress) {
+                                const VideoOutput& output, Progress& progress, DecoderLoading& loading) {
   FW_RETURN_IF_ERROR(check_cancelled(progress));
-  FW_RETURN_IF_ERROR(load_decoder(plan, models, progress));
+  FW_RETURN_IF_ERROR(load_decoder(plan, models, progress, &loading));
   FW_RETURN_IF_ERROR(check_cancelled(progress));
   const VideoDecoder* decoder = models.decoder.get();
   // The latent shape was planned with Wan's 4x/8x compression; a decoder that disagrees is refused before
@@ -208,7 +212,8 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
       };
       // Device latents (a loop that ran on the GPU) go to the decoder as they are: the backend's decoders
       // take them there (backend.h).
-      auto latents = denoise(plan, models, prompts[i], noise, progress);
+      DecoderLoading decoder_loading;
+      auto latents = denoise(plan, models, prompts[i], noise, decoder_loading, progress);
       if (!latents) return tagged(latents.error());
       if (!plan.save_latents.empty()) {
         const std::string file = plan.latents_for(n);
@@ -220,7 +225,7 @@ Expected<std::vector<GenerateResult>> text_to_video(const GeneratePlan& plan, Pr
       if (!models.resident && queue.finished() && i + 1 == prompts.size()) models.dit.reset();
       VideoOutput output = plan.output_for(n);
       output.options.metadata = plan.metadata_for(texts[i]);
-      auto result = decode(plan, models, *latents, output, progress);
+      auto result = decode(plan, models, *latents, output, progress, decoder_loading);
       if (!result) return tagged(result.error());
       result->prompt = texts[i];
       if (!plan.save_latents.empty()) result->latents = plan.latents_for(n);

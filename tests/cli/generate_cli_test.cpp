@@ -175,7 +175,8 @@ TEST_F(GenerateCli, BenchE2eTimesTheGeneratePathItself) {
   EXPECT_NE(r.output.find("unipc, 50 steps"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("linear fp8, attention bf16"), std::string::npos) << r.output;
   for (const char* stage : {"text encoder load", "text ", "transformer load", "denoise", "decoder load",
-                            "decode+write", "total ", "total without loading", "gaps (total - stages)"})
+                            "decode+write", "total ", "total without loading", "gaps (total - stages)",
+                            "  before text encoder load", "  before denoise", "  after the last stage"})
     EXPECT_NE(r.output.find(std::string("\n") + stage), std::string::npos) << stage << " in " << r.output;
   EXPECT_NE(r.output.find("\nloading: warm"), std::string::npos) << r.output;
   // --cold: the model's files leave the page cache before each run, and the report says how much stayed.

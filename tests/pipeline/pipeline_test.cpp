@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "common/test_util.h"
 #include "core/progress.h"
@@ -149,6 +150,46 @@ TEST(TextToVideo, StagesLoadOneAtATime) {
   EXPECT_EQ(names, (std::vector<std::string>{"text encoder load", "text", "transformer load", "denoise",
                                              "decoder load", "decode+write"}));
   EXPECT_EQ(progress.stages()[3].unit_seconds.size(), 2u);
+}
+
+// A backend that loads beside the loop: the decoder loads on another thread, bound to the caller's device,
+// once the DiT is loaded; the run waits for it as the stage "decoder load", and the video is the same.
+TEST(TextToVideo, TheDecoderLoadsBesideTheLoopWhereTheBackendAllows) {
+  test::TempDir dir;
+  Events e, decoder_events;  // the decoder's own: it is made on the loading thread
+  Backend backend = fake_backend(e);
+  backend.loads_beside_denoise = true;
+  backend.current_device = [] { return 3; };
+  int bound = -1;
+  std::thread::id loaded_on;
+  backend.use_device = [&bound](int index) {
+    bound = index;
+    return Status::Ok();
+  };
+  backend.load_decoder = [&](const ModelFolder&, DecoderKind) -> Expected<std::unique_ptr<VideoDecoder>> {
+    loaded_on = std::this_thread::get_id();
+    return std::unique_ptr<VideoDecoder>(new FakeDecoder(decoder_events));
+  };
+  const GeneratePlan plan = fake_plan(backend, dir.file("out.y4m"), 1.0);
+  Progress progress(Progress::Mode::quiet);
+  ASSERT_OK(text_to_video(plan, progress));
+  EXPECT_NE(loaded_on, std::this_thread::get_id());
+  EXPECT_EQ(bound, 3);
+  EXPECT_EQ(e, (Events{"load text", "encode 'a'", "release text", "load dit", "bind [1, 16, 2, 2, 4]",
+                       "dit step 0 k 1", "dit step 1 k 1", "release dit"}));
+  EXPECT_EQ(decoder_events, (Events{"load decoder", "decode f32[1, 16, 2, 2, 4]"}));
+  std::vector<std::string> names;
+  for (const auto& s : progress.stages()) names.push_back(s.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"text encoder load", "text", "transformer load", "denoise",
+                                             "decoder load", "decode+write"}));
+  // A failed load is the run's error, as when the decoder loads in turn.
+  backend.load_decoder = [](const ModelFolder&, DecoderKind) -> Expected<std::unique_ptr<VideoDecoder>> {
+    return Error("taehv.pth: truncated");
+  };
+  Progress failed(Progress::Mode::quiet);
+  auto r = text_to_video(fake_plan(backend, dir.file("out2.y4m"), 1.0), failed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "taehv.pth: truncated");
 }
 
 TEST(TextToVideo, GuidanceEncodesTheNegativePromptAndCallsTheDitTwice) {
@@ -464,6 +505,21 @@ TEST(Progress, LinesInAPipeWithVerboseAndNothingWithout) {
   q.abandon();
   EXPECT_EQ(quiet.text(), "");
   EXPECT_EQ(q.summary(), "text 0.50 s, denoise 6.00 s (steps 2.00, 2.00, 2.00 s), total 6.50 s");
+}
+
+// Each stage keeps when it began, so the time between stages can be put where it was spent.
+TEST(Progress, StagesKeepTheirStart) {
+  Captured c;
+  c.now = 10;
+  Progress p(Progress::Mode::quiet, c.f, c.clock());
+  c.now += 0.25;
+  run_stages(p, c);
+  ASSERT_EQ(p.stages().size(), 2u);
+  EXPECT_DOUBLE_EQ(p.stages()[0].start, 0.25);
+  EXPECT_DOUBLE_EQ(p.stages()[1].start, 0.75);
+  c.now += 1;
+  p.begin("decode+write", 9, "frame");
+  EXPECT_DOUBLE_EQ(p.stages()[2].start, 7.75);
 }
 
 TEST(Progress, ManyStepsAreSummarized) {

@@ -120,6 +120,8 @@ Backend cuda_backend() {
   // The modes the chosen kernel set computes on this GPU (every one on Hopper; quant/kernel_sets.h).
   b.runs = [](const quant::ModelOptions& options) { return cuda::kernel_set_for(options).ok(); };
   b.use_device = [](int index) { return cuda::use_device(index); };
+  b.current_device = [] { return cuda::resolve_device(cuda::kCurrentDevice); };
+  b.loads_beside_denoise = true;
   b.load_text_encoder = [](const ModelFolder& f) -> Expected<std::unique_ptr<TextEncoderStage>> {
     FW_ASSIGN_OR_RETURN(WanTextEncoder host, WanTextEncoder::load(f.text_encoder, f.spiece_model));
     FW_ASSIGN_OR_RETURN(WeightStore store, open_text_encoder_weights(f));
