@@ -8,8 +8,9 @@
 
 namespace fastwan::cuda {
 
-Uploader::Uploader(size_t chunk_bytes) : chunk_bytes_(chunk_bytes) {
-  FW_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+Uploader::Uploader(cudaStream_t stream, size_t chunk_bytes)
+    : chunk_bytes_(chunk_bytes), stream_(stream), own_stream_(stream == nullptr) {
+  if (own_stream_) FW_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   for (auto& s : slots_) {
     FW_CUDA_CHECK(cudaMallocHost(&s.pinned, chunk_bytes_));
     FW_CUDA_CHECK(cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming));
@@ -22,7 +23,7 @@ Uploader::~Uploader() {
     cudaFreeHost(s.pinned);
     cudaEventDestroy(s.copied);
   }
-  cudaStreamDestroy(stream_);
+  if (own_stream_) cudaStreamDestroy(stream_);
 }
 
 void Uploader::upload(const Tensor& host, void* device, DType dtype) {

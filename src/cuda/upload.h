@@ -13,7 +13,9 @@ namespace fastwan::cuda {
 
 class Uploader {
  public:
-  explicit Uploader(size_t chunk_bytes = size_t{32} << 20);
+  // The copies go on `stream` (work queued there after them sees the values), or on a stream of the
+  // uploader's own when null.
+  explicit Uploader(cudaStream_t stream = nullptr, size_t chunk_bytes = size_t{32} << 20);
   ~Uploader();
   Uploader(const Uploader&) = delete;
   Uploader& operator=(const Uploader&) = delete;
@@ -33,6 +35,7 @@ class Uploader {
   Slot slots_[2];
   int next_ = 0;
   cudaStream_t stream_ = nullptr;
+  bool own_stream_ = false;
 };
 
 }  // namespace fastwan::cuda

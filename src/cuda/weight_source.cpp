@@ -7,17 +7,40 @@
 
 namespace fastwan::cuda {
 
-Expected<Tensor> CheckpointSource::get(const std::vector<std::string>& names, const Shape& part) {
-  install_device_allocator();
+namespace {
+
+Shape stacked(const std::vector<std::string>& names, const Shape& part) {
   Shape shape = part;
   shape[0] *= static_cast<int64_t>(names.size());
-  Tensor dst = Tensor::empty(shape, DType::bf16, Device::cuda);
+  return shape;
+}
+
+}  // namespace
+
+Status CheckpointSource::upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst) {
   const int64_t per_name = shape_numel(part);
   for (size_t i = 0; i < names.size(); ++i) {
     FW_ASSIGN_OR_RETURN(Tensor t, store_.get(names[i], part));
     uploader_.upload(t, static_cast<char*>(dst.raw()) + i * per_name * 2, DType::bf16);
   }
-  uploader_.finish();
+  return Status::Ok();
+}
+
+Expected<Tensor> CheckpointSource::get(const std::vector<std::string>& names, const Shape& part) {
+  install_device_allocator();
+  Tensor dst = Tensor::empty(stacked(names, part), DType::bf16, Device::cuda);
+  FW_RETURN_IF_ERROR(upload(names, part, dst));
+  return dst;
+}
+
+Expected<Tensor> CheckpointSource::get_staged(const std::vector<std::string>& names, const Shape& part) {
+  install_device_allocator();
+  const Shape shape = stacked(names, part);
+  const int64_t n = shape_numel(shape);
+  // Growing frees the old buffer (and waits for the device): a few times per model, largest first or not.
+  if (!staging_.defined() || staging_.numel() < n) staging_ = Tensor::empty({n}, DType::bf16, Device::cuda);
+  Tensor dst = staging_.slice(0, 0, n).reshape(shape);
+  FW_RETURN_IF_ERROR(upload(names, part, dst));
   return dst;
 }
 

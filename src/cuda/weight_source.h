@@ -21,17 +21,36 @@ class WeightSource {
   // the result has part[0] * names.size() rows. Errors name the missing or misshapen tensor.
   virtual Expected<Tensor> get(const std::vector<std::string>& names, const Shape& part) = 0;
   Expected<Tensor> get(const std::string& name, const Shape& shape) { return get(std::vector{name}, shape); }
+  // The same for a weight the caller converts and does not keep (a quantized linear's bf16 original): it may
+  // sit in a buffer of the source's that the next get_staged() reuses, so that no device memory is freed
+  // between weights (cudaFree waits for the whole device, which would stop the upload pipeline each time).
+  virtual Expected<Tensor> get_staged(const std::vector<std::string>& names, const Shape& part) {
+    return get(names, part);
+  }
+  Expected<Tensor> get_staged(const std::string& name, const Shape& shape) {
+    return get_staged(std::vector{name}, shape);
+  }
 };
 
+// Nothing waits between tensors: the copies are queued on `stream`, so reading and converting the next tensor
+// on the host overlaps the copy of the last. Work queued on `stream` after get() sees the values (a staged
+// weight's until the next get_staged()); the host and other streams see them after finish() (the destructor
+// finishes too).
 class CheckpointSource : public WeightSource {
  public:
-  explicit CheckpointSource(const WeightStore& store) : store_(store) {}
+  CheckpointSource(const WeightStore& store, cudaStream_t stream) : store_(store), uploader_(stream) {}
   using WeightSource::get;
+  using WeightSource::get_staged;
   Expected<Tensor> get(const std::vector<std::string>& names, const Shape& part) override;
+  Expected<Tensor> get_staged(const std::vector<std::string>& names, const Shape& part) override;
+  void finish() { uploader_.finish(); }
 
  private:
+  Status upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst);
+
   const WeightStore& store_;
   Uploader uploader_;
+  Tensor staging_;  // bf16, grown to the largest staged weight
 };
 
 class RandomSource : public WeightSource {

@@ -24,8 +24,9 @@ Linear Linear::create(DeviceContext& ctx, const Tensor& weight, const Tensor& bi
   const bool per_row = mode == quant::LinearMode::fp8_row;
   l.weight_ = Tensor::empty({out, in}, DType::fp8_e4m3, Device::cuda);
   l.scales_ = Tensor::empty({per_row ? out : parts * kScaleSlot}, DType::f32, Device::cuda);
-  Tensor amax = Tensor::empty({parts}, DType::f32, Device::cuda);
-  FW_CUDA_CHECK(cudaMemsetAsync(amax.raw(), 0, amax.nbytes(), ctx.stream()));
+  // A part's amax sits in its scale's slot, after the scale: a scratch tensor of its own would be freed at
+  // the end, and cudaFree waits for the whole device (the loader queues weight after weight without waiting).
+  if (!per_row) FW_CUDA_CHECK(cudaMemsetAsync(l.scales_.raw(), 0, l.scales_.nbytes(), ctx.stream()));
   const int64_t part_rows = per_row ? out : out / parts;
   for (int64_t r0 = 0, i = 0; r0 < out; r0 += part_rows, ++i) {
     Fp8QuantizeParams q;
@@ -37,13 +38,14 @@ Linear Linear::create(DeviceContext& ctx, const Tensor& weight, const Tensor& bi
     q.per_row = per_row;
     q.scale = l.scales_.data<float>() + (per_row ? 0 : i * kScaleSlot);
     if (!per_row) {
-      q.amax = amax.data<float>() + i;
-      fp8_amax(q.x, part_rows, in, in, amax.data<float>() + i, ctx.stream());
+      float* amax = l.scales_.data<float>() + i * kScaleSlot + 1;
+      q.amax = amax;
+      fp8_amax(q.x, part_rows, in, in, amax, ctx.stream());
     }
     fp8_quantize(q, ctx.stream());
   }
-  // The bf16 weight may be freed by the caller as soon as this returns.
-  FW_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
+  // No wait: the caller frees the bf16 weight with cudaFree, which waits for the device, or reuses it for
+  // work queued after this on the same stream (CheckpointSource::get_staged).
   return l;
 }
 

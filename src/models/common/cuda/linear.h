@@ -49,7 +49,8 @@ class Linear {
  public:
   Linear() = default;
   // weight: device bf16 [out, in] with `parts` checkpoint linears stacked along out; bias: device bf16 [out]
-  // or undefined. Quantizes on ctx's stream (the bf16 weight is released when the caller drops it).
+  // or undefined. Quantizes on ctx's stream: the weight must stay as it is for the work queued there (freeing
+  // it with cudaFree waits for that work).
   static Linear create(DeviceContext& ctx, const Tensor& weight, const Tensor& bias, quant::LinearMode mode,
                        int parts = 1);
   // A bf16 linear (nothing to quantize, no device work).

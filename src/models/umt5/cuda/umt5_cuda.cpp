@@ -50,8 +50,10 @@ size_t Umt5Weights::bytes() const {
 }
 
 Expected<Umt5Weights> upload_umt5_weights(const Umt5Config& config, const WeightStore& store) {
-  CheckpointSource src(store);
-  return build(config, src);
+  CheckpointSource src(store, nullptr);  // its own stream: the weights are complete when this returns
+  auto w = build(config, src);
+  src.finish();
+  return w;
 }
 
 Umt5Weights random_umt5_weights(const Umt5Config& config, uint64_t seed) {

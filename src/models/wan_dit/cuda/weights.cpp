@@ -16,7 +16,9 @@ Expected<Linear> linear(DeviceContext& ctx, WeightSource& src, const std::vector
     w.push_back(p + ".weight");
     b.push_back(p + ".bias");
   }
-  FW_ASSIGN_OR_RETURN(Tensor weight, src.get(w, {out, in}));
+  // A quantized linear keeps its codes, not the bf16 weight: that is staged.
+  FW_ASSIGN_OR_RETURN(Tensor weight,
+                      mode == quant::LinearMode::bf16 ? src.get(w, {out, in}) : src.get_staged(w, {out, in}));
   FW_ASSIGN_OR_RETURN(Tensor bias, src.get(b, {out}));
   return Linear::create(ctx, weight, bias, mode, static_cast<int>(prefixes.size()));
 }
@@ -93,8 +95,10 @@ size_t DitWeights::bytes() const {
 
 Expected<DitWeights> upload_dit_weights(DeviceContext& ctx, const WanDitConfig& config,
                                         const WeightStore& store, quant::LinearMode mode) {
-  CheckpointSource src(store);
-  return build(ctx, config, src, mode);
+  CheckpointSource src(store, ctx.stream());  // the stream Linear::create quantizes on
+  auto w = build(ctx, config, src, mode);
+  src.finish();
+  return w;
 }
 
 DitWeights random_dit_weights(DeviceContext& ctx, const WanDitConfig& config, uint64_t seed,
