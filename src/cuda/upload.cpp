@@ -1,5 +1,7 @@
 #include "cuda/upload.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -7,6 +9,14 @@
 #include "cuda/check.h"
 
 namespace fastwan::cuda {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+}  // namespace
 
 Uploader::Uploader(cudaStream_t stream, size_t chunk_bytes)
     : chunk_bytes_(chunk_bytes), stream_(stream), own_stream_(stream == nullptr) {
@@ -40,7 +50,9 @@ void Uploader::upload(const Tensor& host, void* device, DType dtype) {
     const int64_t n = std::min(per_chunk, host.numel() - begin);
     Slot& slot = slots_[next_];
     next_ ^= 1;
+    const auto t0 = Clock::now();
     FW_CUDA_CHECK(cudaEventSynchronize(slot.copied));  // its previous chunk has left
+    const auto t1 = Clock::now();
     char* staged = static_cast<char*>(slot.pinned);
     const char* in = src + begin * in_size;
     parallel_for(n, int64_t{1} << 18, [&](int64_t b, int64_t e) {
@@ -54,6 +66,9 @@ void Uploader::upload(const Tensor& host, void* device, DType dtype) {
         convert_from_f32(f.data(), staged + b * out_size, dtype, f.size());
       }
     });
+    wait_seconds_ += seconds(t1 - t0);
+    host_seconds_ += seconds(Clock::now() - t1);
+    bytes_ += static_cast<size_t>(n) * out_size;
     FW_CUDA_CHECK(
         cudaMemcpyAsync(dst + begin * out_size, staged, n * out_size, cudaMemcpyHostToDevice, stream_));
     FW_CUDA_CHECK(cudaEventRecord(slot.copied, stream_));
@@ -61,7 +76,16 @@ void Uploader::upload(const Tensor& host, void* device, DType dtype) {
 }
 
 void Uploader::finish() {
+  const auto t0 = Clock::now();
   FW_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_seconds_ += seconds(Clock::now() - t0);
+}
+
+std::string Uploader::summary() const {
+  char line[160];
+  std::snprintf(line, sizeof line, "%.2f GB: reading and converting %.3f s, waiting for copies %.3f s",
+                static_cast<double>(bytes_) / 1e9, host_seconds_, wait_seconds_);
+  return line;
 }
 
 }  // namespace fastwan::cuda

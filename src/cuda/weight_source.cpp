@@ -1,5 +1,6 @@
 #include "cuda/weight_source.h"
 
+#include <cstdio>
 #include <functional>
 
 #include "cuda/device.h"
@@ -16,6 +17,13 @@ Shape stacked(const std::vector<std::string>& names, const Shape& part) {
 }
 
 }  // namespace
+
+std::string seconds_since(std::chrono::steady_clock::time_point start) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return text;
+}
 
 Status CheckpointSource::upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst) {
   const int64_t per_name = shape_numel(part);

@@ -3,6 +3,7 @@
 // model's device module tree is written once against this interface.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class WeightSource {
 // on the host overlaps the copy of the last. Work queued on `stream` after get() sees the values (a staged
 // weight's until the next get_staged()); the host and other streams see them after finish() (the destructor
 // finishes too).
+// "0.214" (seconds since `start`), for the load summaries.
+std::string seconds_since(std::chrono::steady_clock::time_point start);
+
 class CheckpointSource : public WeightSource {
  public:
   CheckpointSource(const WeightStore& store, cudaStream_t stream) : store_(store), uploader_(stream) {}
@@ -44,6 +48,7 @@ class CheckpointSource : public WeightSource {
   Expected<Tensor> get(const std::vector<std::string>& names, const Shape& part) override;
   Expected<Tensor> get_staged(const std::vector<std::string>& names, const Shape& part) override;
   void finish() { uploader_.finish(); }
+  std::string summary() const { return uploader_.summary(); }  // Uploader::summary
 
  private:
   Status upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst);

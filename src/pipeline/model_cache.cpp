@@ -44,7 +44,10 @@ DecoderLoading start_decoder_load(const GeneratePlan& plan, const LoadedStages& 
   const int device = backend.current_device();
   return std::async(std::launch::async, [&plan, device]() -> Expected<std::unique_ptr<VideoDecoder>> {
     FW_RETURN_IF_ERROR(plan.device.backend.use_device(device));
-    return plan.device.backend.load_decoder(plan.model, plan.decoder);
+    FW_ASSIGN_OR_RETURN(auto decoder, plan.device.backend.load_decoder(plan.model, plan.decoder));
+    if (Status warm = decoder->warm_up(plan.latent_shape()); !warm)
+      return warm.error().with_context("decoder warm-up");
+    return decoder;
   });
 }
 

@@ -30,7 +30,8 @@ Status load_text_encoder(const GeneratePlan& plan, LoadedStages& stages, Progres
 Status load_denoiser(const GeneratePlan& plan, LoadedStages& stages, Progress& progress);
 
 // The decoder loading on a thread of its own, bound to the caller's device, while the DiT's loop runs
-// (Backend::loads_beside_denoise); invalid when the stage is loaded or the backend loads in turn.
+// (Backend::loads_beside_denoise), then warmed up for the plan's latents (VideoDecoder::warm_up); invalid
+// when the stage is loaded or the backend loads in turn.
 using DecoderLoading = std::future<Expected<std::unique_ptr<VideoDecoder>>>;
 DecoderLoading start_decoder_load(const GeneratePlan& plan, const LoadedStages& stages);
 // Loads the decoder unless it is there, or takes the one `loading` (when valid) brings: the stage "decoder

@@ -55,5 +55,33 @@ TEST(TaehvGpu, RealFrameSizeMatchesCpuInBothSchedules) {
   EXPECT_LT(off_by_more_than_3, static_cast<int64_t>(got8.size() / 1000));
 }
 
+// The warm-up (one chunk of zeros, run beside the DiT's loop) leaves nothing behind that a decode sees: the
+// frames after it are those of a decoder that never warmed up, byte for byte.
+TEST(TaehvGpu, WarmUpChangesNoFrame) {
+  FW_REQUIRE_GPU();
+  ASSERT_OK_AND_ASSIGN(TaehvDecoder cpu,
+                       TaehvDecoder::load(test::golden_case("taehv_taew2_1") + "/taew2_1.safetensors"));
+  const Tensor latents = test::random_tensor({1, 16, 5, 12, 20}, 9);
+  auto frames = [&](bool warm) -> std::vector<uint8_t> {
+    auto gpu = cuda::TaehvDecoderCuda::create(cpu, test::new_context());
+    EXPECT_TRUE(gpu.ok());
+    gpu->set_chunk(2);  // chunks of 2, 2 and 1: the warm-up's chunk is not the last one's size
+    if (warm) EXPECT_TRUE(gpu->warm_up(latents.shape()).ok());
+    std::vector<uint8_t> out;
+    EXPECT_TRUE(gpu->decode_rgb8(latents,
+                                 [&](const uint8_t* rgb) {
+                                   out.insert(out.end(), rgb, rgb + 96 * 160 * 3);
+                                   return Status::Ok();
+                                 })
+                    .ok());
+    return out;
+  };
+  const std::vector<uint8_t> cold = frames(false), warm = frames(true);
+  ASSERT_EQ(cold.size(), size_t{17} * 96 * 160 * 3);
+  EXPECT_TRUE(cold == warm);
+  ASSERT_OK_AND_ASSIGN(auto gpu, cuda::TaehvDecoderCuda::create(cpu, test::new_context()));
+  EXPECT_FALSE(gpu.warm_up({1, 16, 5}).ok());  // not a latent shape
+}
+
 }  // namespace
 }  // namespace fastwan

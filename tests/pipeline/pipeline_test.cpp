@@ -85,6 +85,10 @@ class FakeDecoder : public VideoDecoder {
       FW_RETURN_IF_ERROR(emit(Tensor::full({3, latents.dim(3) * 8, latents.dim(4) * 8}, 0.5f)));
     return Status::Ok();
   }
+  Status warm_up(const Shape& latent_shape) const override {
+    e_.push_back("warm up " + shape_string(latent_shape));
+    return Status::Ok();
+  }
 
  private:
   Events& e_;
@@ -153,7 +157,8 @@ TEST(TextToVideo, StagesLoadOneAtATime) {
 }
 
 // A backend that loads beside the loop: the decoder loads on another thread, bound to the caller's device,
-// once the DiT is loaded; the run waits for it as the stage "decoder load", and the video is the same.
+// once the loop's first step is done, and is warmed up for the plan's latents; the run waits for it as the
+// stage "decoder load", and the video is the same.
 TEST(TextToVideo, TheDecoderLoadsBesideTheLoopWhereTheBackendAllows) {
   test::TempDir dir;
   Events e, decoder_events;  // the decoder's own: it is made on the loading thread
@@ -177,7 +182,8 @@ TEST(TextToVideo, TheDecoderLoadsBesideTheLoopWhereTheBackendAllows) {
   EXPECT_EQ(bound, 3);
   EXPECT_EQ(e, (Events{"load text", "encode 'a'", "release text", "load dit", "bind [1, 16, 2, 2, 4]",
                        "dit step 0 k 1", "dit step 1 k 1", "release dit"}));
-  EXPECT_EQ(decoder_events, (Events{"load decoder", "decode f32[1, 16, 2, 2, 4]"}));
+  EXPECT_EQ(decoder_events,
+            (Events{"load decoder", "warm up [1, 16, 2, 2, 4]", "decode f32[1, 16, 2, 2, 4]"}));
   std::vector<std::string> names;
   for (const auto& s : progress.stages()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"text encoder load", "text", "transformer load", "denoise",

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/test_util.h"
+#include "models/wan_dit/rope.h"
 #include "ops/ops.h"
 
 namespace fastwan {
@@ -117,6 +118,33 @@ TEST(Ops, RopeRotatesInterleavedPairs) {
   EXPECT_EQ(y.f32()[1], 1.0f);
   EXPECT_EQ(y.f32()[2], 3.0f);
   EXPECT_EQ(y.f32()[3], 4.0f);
+}
+
+// Every entry is float(cos(pos * (1 / theta^(2k/dim)))) in double for its axis's position and frequency, as
+// diffusers computes it: the tables built per axis and copied into each token's row give exactly that.
+TEST(Ops, WanRopeTablesAreEachAxisAngle) {
+  const WanDitConfig config;  // head_dim 128: rope_dims() splits the 64 pairs over (t, h, w)
+  const auto dims = config.rope_dims();
+  const int64_t grid[3] = {3, 5, 7}, pairs = config.attention_head_dim / 2;
+  const RopeTables t = wan_rope_tables(config, grid[0], grid[1], grid[2]);
+  ASSERT_EQ(t.cos.shape(), (Shape{3 * 5 * 7, pairs}));
+  int64_t mismatches = 0;
+  for (int64_t f = 0; f < grid[0]; ++f)
+    for (int64_t h = 0; h < grid[1]; ++h)
+      for (int64_t w = 0; w < grid[2]; ++w) {
+        const int64_t token = (f * grid[1] + h) * grid[2] + w, pos[3] = {f, h, w};
+        int64_t p = 0;
+        for (int a = 0; a < 3; ++a)
+          for (int64_t k = 0; k < dims[a] / 2; ++k, ++p) {
+            const double inv_freq =
+                1.0 / std::pow(10000.0, static_cast<double>(2 * k) / static_cast<double>(dims[a]));
+            const double angle = static_cast<double>(pos[a]) * inv_freq;
+            mismatches += t.cos.f32()[token * pairs + p] != static_cast<float>(std::cos(angle));
+            mismatches += t.sin.f32()[token * pairs + p] != static_cast<float>(std::sin(angle));
+          }
+        ASSERT_EQ(p, pairs);
+      }
+  EXPECT_EQ(mismatches, 0);
 }
 
 TEST(Ops, Conv3dMatchesDirectLoops) {

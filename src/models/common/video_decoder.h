@@ -27,6 +27,13 @@ class VideoDecoder {
   // The same frames as 8-bit RGB (truncated, as the reference converts). The default converts decode()'s
   // frames on the host; GPU decoders convert on the device and overlap the copies with decoding.
   virtual Status decode_rgb8(const Tensor& latents, const Rgb8Callback& emit) const;
+  // Sets up now what the first decode of latents shaped `latent_shape` would (buffers, pinned staging,
+  // convolution plans, the kernels' first-call costs), where that is hidden: beside the DiT's loop. The
+  // default sets up nothing.
+  virtual Status warm_up(const Shape& latent_shape) const {
+    (void)latent_shape;
+    return Status::Ok();
+  }
 };
 
 }  // namespace fastwan

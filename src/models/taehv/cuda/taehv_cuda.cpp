@@ -214,4 +214,15 @@ Status TaehvDecoderCuda::decode_rgb8(const Tensor& latents, const Rgb8Callback& 
   return out.finish();
 }
 
+Status TaehvDecoderCuda::warm_up(const Shape& latent_shape) const {
+  if (latent_shape.size() != 5) return Error("TAEHV warm-up: expected a latent shape [1, C, T, H, W]");
+  const int64_t t = latent_shape[2];
+  Shape one_chunk = latent_shape;
+  one_chunk[2] = chunk_ > 0 ? std::min<int64_t>(chunk_, t) : t;
+  install_device_allocator();
+  Tensor zeros = Tensor::empty(one_chunk, DType::f32, Device::cuda);
+  FW_CUDA_CHECK(cudaMemsetAsync(zeros.raw(), 0, zeros.nbytes(), stream_));
+  return decode_rgb8(zeros, [](const uint8_t*) { return Status::Ok(); });
+}
+
 }  // namespace fastwan::cuda

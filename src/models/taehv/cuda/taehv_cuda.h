@@ -59,6 +59,9 @@ class TaehvDecoderCuda : public VideoDecoder {
   // latents: [1, C, T, H, W] f32, host or device.
   Status decode(const Tensor& latents, const FrameCallback& emit) const override;
   Status decode_rgb8(const Tensor& latents, const Rgb8Callback& emit) const override;
+  // Decodes one chunk of zeros at the size of `latent_shape`: the arena, the staging and every plan a
+  // decode of that size uses are then made (the chunks all have the first one's shapes).
+  Status warm_up(const Shape& latent_shape) const override;
 
   size_t peak_activation_bytes() const { return peak_bytes_; }
 
