@@ -2,9 +2,9 @@
 // B=1, H=12, N=32,760, D=128 non-causal (a Wan2.1-1.3B 480p video) and B=8, H=32, N=4,096, D=128 causal.
 // CUDA events, warm-up, median of repeats, random inputs. FLOPs as executed: forward 6 B H Nq Nk D (S, O and
 // O'), backward 10 B H Nq Nk D (S, dP, dV, dK, dQ), halved for causal masks (the masked tiles are skipped).
-// Not a test: the numbers go to docs/performance.md. The forward runs with each kernel the GPU has ("forward
-// wgmma" on sm_90, "forward mma.sync" everywhere; FASTWAN_ATTN_QAT_FORWARD picks it), the backward with the
-// O' and LSE of the last one.
+// Not a test: the numbers go to docs/performance.md. Each pass runs with each kernel the GPU has ("forward
+// wgmma" and "backward wgmma" on sm_90, "... mma.sync" everywhere; FASTWAN_ATTN_QAT_FORWARD and _BACKWARD
+// pick them), the backward with the O' and LSE of the last forward.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -54,11 +54,11 @@ void bench(int batch, int heads, int n, int d, bool causal, bool hopper) {
   });
   std::printf("%-16s %-36s %9.3f %9s\n", "quantize q,k,v", shape, ms_q, "-");
   struct Kernel {
-    const char *label, *env;
+    const char *label, *backward_label, *env;
   };
   std::vector<Kernel> kernels;
-  if (hopper) kernels.push_back({"forward wgmma", "hopper"});
-  kernels.push_back({"forward mma.sync", "portable"});
+  if (hopper) kernels.push_back({"forward wgmma", "backward wgmma", "hopper"});
+  kernels.push_back({"forward mma.sync", "backward mma.sync", "portable"});
   for (const Kernel& kernel : kernels) {
     setenv("FASTWAN_ATTN_QAT_FORWARD", kernel.env, 1);
     const double ms_f = median_ms([&] {
@@ -68,12 +68,16 @@ void bench(int batch, int heads, int n, int d, bool causal, bool hopper) {
     row(kernel.label, ms_f, 6 * pairs);
   }
   unsetenv("FASTWAN_ATTN_QAT_FORWARD");
-  const double ms_b = median_ms([&] {
-    check(fastwan_attn_qat_backward(&p, qh.raw(), kh.raw(), vh.raw(), op.raw(), lse.data<float>(),
-                                    row_max.data<float>(), d_o.raw(), dq.raw(), dk.raw(), dv.raw(), ws.raw(),
-                                    nullptr));
-  });
-  row("backward", ms_b, 10 * pairs);
+  for (const Kernel& kernel : kernels) {
+    setenv("FASTWAN_ATTN_QAT_BACKWARD", kernel.env, 1);
+    const double ms_b = median_ms([&] {
+      check(fastwan_attn_qat_backward(&p, qh.raw(), kh.raw(), vh.raw(), op.raw(), lse.data<float>(),
+                                      row_max.data<float>(), d_o.raw(), dq.raw(), dk.raw(), dv.raw(),
+                                      ws.raw(), nullptr));
+    });
+    row(kernel.backward_label, ms_b, 10 * pairs);
+  }
+  unsetenv("FASTWAN_ATTN_QAT_BACKWARD");
 }
 
 int run() {
@@ -85,7 +89,7 @@ int run() {
   cuda::install_device_allocator();  // the tensors below are allocated directly, not through to_device
   std::printf("device: %s, %d SMs\n\n%-16s %-36s %9s %9s\n", info->name.c_str(), info->sm_count, "pass",
               "shape", "ms", "TFLOP/s");
-  const bool hopper = info->major == 9 && info->minor == 0;  // the wgmma forward is sm_90a code
+  const bool hopper = info->major == 9 && info->minor == 0;  // the wgmma kernels are sm_90a code
   bench(1, 12, 32760, 128, false, hopper);
   bench(8, 32, 4096, 128, true, hopper);
   return 0;

@@ -5,8 +5,9 @@
 // tolerance of issue 16 is rel L2 <= 3e-3 for everything but dV, whose measured error is printed (a block of
 // fq(P) at the E4M3 underflow threshold flips with the last bits of the LSE: docs/attn_qat.md).
 //
-// The forward has two kernels (mma.sync everywhere, wgmma + TMA on sm_90): every forward case runs with each
-// kernel this GPU has, picked through FASTWAN_ATTN_QAT_FORWARD, and one test compares the two.
+// The forward and the backward have two kernels each (mma.sync everywhere, wgmma + TMA on sm_90): every case
+// runs with each kernel this GPU has, picked through FASTWAN_ATTN_QAT_FORWARD and FASTWAN_ATTN_QAT_BACKWARD,
+// and one test per pass compares the two on identical inputs.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,38 +24,49 @@ namespace {
 
 using test::poisoned;
 
-// The forward kernels, as FASTWAN_ATTN_QAT_FORWARD names them (ops/cuda/attn_qat/attn_qat.h).
-struct ForwardKernel {
+// The kernels of either pass, as FASTWAN_ATTN_QAT_FORWARD and _BACKWARD name them (ops/cuda/attn_qat/
+// attn_qat.h).
+struct Kernel {
   const char* name;  // as the output prints it
   const char* env;
 };
-constexpr ForwardKernel kPortable{"mma.sync", "portable"}, kHopper{"wgmma", "hopper"};
-constexpr ForwardKernel kForwardKernels[] = {kPortable, kHopper};
+using ForwardKernel = Kernel;
+constexpr Kernel kPortable{"mma.sync", "portable"}, kHopper{"wgmma", "hopper"};
+constexpr Kernel kForwardKernels[] = {kPortable, kHopper};
+constexpr Kernel kBackwardKernels[] = {kPortable, kHopper};
 
 bool hopper_gpu() {  // the wgmma kernel is sm_90a code: H100, H200
   const auto info = cuda::device_info();
   return info && info->major == 9 && info->minor == 0;
 }
 
-bool runs_here(const ForwardKernel& k) {
+bool runs_here(const Kernel& k) {
   return std::string(k.env) != kHopper.env || hopper_gpu();
 }
 
-// FASTWAN_ATTN_QAT_FORWARD for one scope (the C interface has no field for it: its struct is python/'s ABI).
-class ScopedForwardKernel {
+// FASTWAN_ATTN_QAT_FORWARD or _BACKWARD for one scope (the C interface has no field for them: its struct is
+// python/'s ABI).
+class ScopedKernel {
  public:
-  explicit ScopedForwardKernel(const ForwardKernel& k) {
-    if (const char* old = std::getenv(kVar)) had_ = true, old_ = old;
-    setenv(kVar, k.env, 1);
+  ScopedKernel(const char* var, const Kernel& k) : var_(var) {
+    if (const char* old = std::getenv(var_)) had_ = true, old_ = old;
+    setenv(var_, k.env, 1);
   }
-  ~ScopedForwardKernel() { had_ ? setenv(kVar, old_.c_str(), 1) : unsetenv(kVar); }
-  ScopedForwardKernel(const ScopedForwardKernel&) = delete;
-  ScopedForwardKernel& operator=(const ScopedForwardKernel&) = delete;
+  ~ScopedKernel() { had_ ? setenv(var_, old_.c_str(), 1) : unsetenv(var_); }
+  ScopedKernel(const ScopedKernel&) = delete;
+  ScopedKernel& operator=(const ScopedKernel&) = delete;
 
  private:
-  static constexpr const char* kVar = "FASTWAN_ATTN_QAT_FORWARD";
+  const char* var_;
   bool had_ = false;
   std::string old_;
+};
+
+struct ScopedForwardKernel : ScopedKernel {
+  explicit ScopedForwardKernel(const Kernel& k) : ScopedKernel("FASTWAN_ATTN_QAT_FORWARD", k) {}
+};
+struct ScopedBackwardKernel : ScopedKernel {
+  explicit ScopedBackwardKernel(const Kernel& k) : ScopedKernel("FASTWAN_ATTN_QAT_BACKWARD", k) {}
 };
 
 struct Shape4 {
@@ -240,25 +252,33 @@ TEST(AttnQatGpu, ForwardAndBackwardMatchTheReference) {
   }
 }
 
+// The backward's switches, with each backward kernel (D = 64 and 128: the wgmma kernel splits dQ by keys
+// at 64 and by channels at 128).
 TEST(AttnQatGpu, SwitchesMatchTheReference) {
   FW_REQUIRE_GPU();
-  const Shape4 s{1, 2, 150, 180, 64, false};
-  uint32_t seed = 100;
-  for (int d_from : {FASTWAN_QAT_D_FROM_O_PRIME, FASTWAN_QAT_D_FROM_O})
-    for (int dv_p : {FASTWAN_QAT_DV_FQ_NORMALIZED, FASTWAN_QAT_DV_FQ_ROW_MAX, FASTWAN_QAT_DV_EXACT})
-      for (int v_axis : {FASTWAN_QAT_V_TOKENS, FASTWAN_QAT_V_HEAD_DIM}) {
-        fastwan_attn_qat_params p = fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
-        p.d_from = d_from, p.dv_p = dv_p, p.v_axis = v_axis;
-        const Errors e = run_step(s, p, seed++);
-        std::printf(
-            "attn_qat switches D from %s, dV %s, V per 16 %s: rel L2 O %.2e dQ %.2e dK %.2e dV %.2e\n",
-            d_from == FASTWAN_QAT_D_FROM_O ? "O" : "O'", dv_name(dv_p),
-            v_axis == FASTWAN_QAT_V_TOKENS ? "tokens" : "channels", e.o, e.dq, e.dk, e.dv);
-        EXPECT_LE(e.o, 3e-3);
-        EXPECT_LE(e.dq, 3e-3);
-        EXPECT_LE(e.dk, 3e-3);
-        EXPECT_LE(e.dv, dv_p == FASTWAN_QAT_DV_FQ_NORMALIZED ? 3e-2 : 3e-3);
-      }
+  for (const Kernel& kernel : kBackwardKernels) {
+    if (!runs_here(kernel)) continue;
+    const ScopedBackwardKernel scoped(kernel);
+    uint32_t seed = 100;
+    for (const Shape4& s : {Shape4{1, 2, 150, 180, 64, false}, Shape4{1, 1, 150, 180, 128, true}})
+      for (int d_from : {FASTWAN_QAT_D_FROM_O_PRIME, FASTWAN_QAT_D_FROM_O})
+        for (int dv_p : {FASTWAN_QAT_DV_FQ_NORMALIZED, FASTWAN_QAT_DV_FQ_ROW_MAX, FASTWAN_QAT_DV_EXACT})
+          for (int v_axis : {FASTWAN_QAT_V_TOKENS, FASTWAN_QAT_V_HEAD_DIM}) {
+            fastwan_attn_qat_params p =
+                fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
+            p.causal = s.causal, p.d_from = d_from, p.dv_p = dv_p, p.v_axis = v_axis;
+            const Errors e = run_step(s, p, seed++);
+            std::printf(
+                "attn_qat backward %s switches D %d%s, D from %s, dV %s, V per 16 %s: rel L2 O %.2e dQ %.2e "
+                "dK %.2e dV %.2e\n",
+                kernel.name, s.d, s.causal ? " causal" : "", d_from == FASTWAN_QAT_D_FROM_O ? "O" : "O'",
+                dv_name(dv_p), v_axis == FASTWAN_QAT_V_TOKENS ? "tokens" : "channels", e.o, e.dq, e.dk, e.dv);
+            EXPECT_LE(e.o, 3e-3);
+            EXPECT_LE(e.dq, 3e-3) << kernel.name;
+            EXPECT_LE(e.dk, 3e-3) << kernel.name;
+            EXPECT_LE(e.dv, dv_p == FASTWAN_QAT_DV_FQ_NORMALIZED ? 3e-2 : 3e-3) << kernel.name;
+          }
+  }
 }
 
 // Quantization off: exact attention and its exact gradient, to bf16 accuracy.
@@ -267,12 +287,14 @@ TEST(AttnQatGpu, UnquantizedIsExactAttention) {
   for (const ForwardKernel& kernel : kForwardKernels) {
     if (!runs_here(kernel)) continue;
     const ScopedForwardKernel scoped(kernel);
+    const ScopedBackwardKernel scoped_backward(kernel);  // the same kind of kernel for both passes
     for (const Shape4& s : {Shape4{1, 2, 130, 77, 128, false}, Shape4{2, 1, 100, 100, 64, true}}) {
       fastwan_attn_qat_params p = fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
       p.causal = s.causal, p.quantize_qkv = 0, p.quantize_p = 0;
       const Errors e = run_step(s, p, 42);
-      std::printf("attn_qat %s unquantized D %d%s: rel L2 O %.2e O' %.2e dQ %.2e dK %.2e dV %.2e\n",
-                  kernel.name, s.d, s.causal ? " causal" : "", e.o, e.o_prime, e.dq, e.dk, e.dv);
+      std::printf(
+          "attn_qat %s (both passes) unquantized D %d%s: rel L2 O %.2e O' %.2e dQ %.2e dK %.2e dV %.2e\n",
+          kernel.name, s.d, s.causal ? " causal" : "", e.o, e.o_prime, e.dq, e.dk, e.dv);
       for (double x : {e.o, e.o_prime, e.lse, e.dq, e.dk, e.dv}) EXPECT_LE(x, 3e-3) << kernel.name;
     }
   }
@@ -282,25 +304,56 @@ struct ForwardOutputs {
   std::vector<float> o, o_prime, lse, row_max;
 };
 
+// φ's and the forward's outputs on the device.
+struct DeviceForward {
+  Tensor q_hat, k_hat, v_hat, o, o_prime, lse, row_max;
+};
+
 // φ and the forward on the GPU with one kernel (NaN-poisoned outputs).
-ForwardOutputs gpu_forward(const Shape4& s, const fastwan_attn_qat_params& p, const std::vector<float>& q,
-                           const std::vector<float>& k, const std::vector<float>& v,
-                           const ForwardKernel& kernel) {
+DeviceForward device_forward(const Shape4& s, const fastwan_attn_qat_params& p, const std::vector<float>& q,
+                             const std::vector<float>& k, const std::vector<float>& v, const Kernel& kernel) {
   const ScopedForwardKernel scoped(kernel);
   const int64_t nq = int64_t(q.size()), nk = int64_t(k.size()), rows = int64_t(s.batch) * s.heads * s.seq_q;
   const Tensor qd = device_bf16(q), kd = device_bf16(k), vd = device_bf16(v);
-  const Tensor qh = poisoned({nq}, DType::bf16), kh = poisoned({nk}, DType::bf16),
-               vh = poisoned({nk}, DType::bf16);
-  const Tensor o = poisoned({nq}, DType::bf16), op = poisoned({nq}, DType::bf16);
-  const Tensor lse = poisoned({rows}, DType::f32), row_max = poisoned({rows}, DType::f32);
-  EXPECT_EQ(
-      fastwan_attn_qat_quantize(&p, qd.raw(), kd.raw(), vd.raw(), qh.raw(), kh.raw(), vh.raw(), nullptr), 0)
+  DeviceForward f{poisoned({nq}, DType::bf16), poisoned({nk}, DType::bf16), poisoned({nk}, DType::bf16),
+                  poisoned({nq}, DType::bf16), poisoned({nq}, DType::bf16), poisoned({rows}, DType::f32),
+                  poisoned({rows}, DType::f32)};
+  EXPECT_EQ(fastwan_attn_qat_quantize(&p, qd.raw(), kd.raw(), vd.raw(), f.q_hat.raw(), f.k_hat.raw(),
+                                      f.v_hat.raw(), nullptr),
+            0)
       << fastwan_attn_qat_last_error();
-  EXPECT_EQ(fastwan_attn_qat_forward(&p, qh.raw(), kh.raw(), vh.raw(), o.raw(), op.raw(), lse.data<float>(),
-                                     row_max.data<float>(), nullptr),
+  EXPECT_EQ(fastwan_attn_qat_forward(&p, f.q_hat.raw(), f.k_hat.raw(), f.v_hat.raw(), f.o.raw(),
+                                     f.o_prime.raw(), f.lse.data<float>(), f.row_max.data<float>(), nullptr),
             0)
       << kernel.name << ": " << fastwan_attn_qat_last_error();
-  return {host_floats(o), host_floats(op), host_floats(lse), host_floats(row_max)};
+  FW_CUDA_CHECK(cudaDeviceSynchronize());
+  return f;
+}
+
+ForwardOutputs gpu_forward(const Shape4& s, const fastwan_attn_qat_params& p, const std::vector<float>& q,
+                           const std::vector<float>& k, const std::vector<float>& v, const Kernel& kernel) {
+  const DeviceForward f = device_forward(s, p, q, k, v, kernel);
+  return {host_floats(f.o), host_floats(f.o_prime), host_floats(f.lse), host_floats(f.row_max)};
+}
+
+struct Gradients {
+  std::vector<float> dq, dk, dv;
+};
+
+// The backward on the GPU with one kernel, from a forward's outputs (NaN-poisoned gradients and workspace).
+Gradients gpu_backward(const fastwan_attn_qat_params& p, const DeviceForward& f, const Tensor& d_o,
+                       const Kernel& kernel) {
+  const ScopedBackwardKernel scoped(kernel);
+  const Tensor dq = poisoned({f.q_hat.numel()}, DType::bf16), dk = poisoned({f.k_hat.numel()}, DType::bf16),
+               dv = poisoned({f.v_hat.numel()}, DType::bf16);
+  const Tensor ws = poisoned({int64_t(fastwan_attn_qat_backward_workspace(&p))}, DType::u8);
+  const Tensor& o_for_d = p.d_from == FASTWAN_QAT_D_FROM_O_PRIME ? f.o_prime : f.o;
+  EXPECT_EQ(fastwan_attn_qat_backward(&p, f.q_hat.raw(), f.k_hat.raw(), f.v_hat.raw(), o_for_d.raw(),
+                                      f.lse.data<float>(), f.row_max.data<float>(), d_o.raw(), dq.raw(),
+                                      dk.raw(), dv.raw(), ws.raw(), nullptr),
+            0)
+      << kernel.name << ": " << fastwan_attn_qat_last_error();
+  return {host_floats(dq), host_floats(dk), host_floats(dv)};
 }
 
 struct ForwardInputs {
@@ -350,6 +403,14 @@ TEST(AttnQatGpu, ForwardKernelsMatchTheReference) {
   if (!hopper_gpu()) std::printf("attn_qat forward: no sm_90 GPU, the wgmma kernel was not run\n");
 }
 
+// The shapes on which the wgmma and mma.sync kernels of a pass are compared.
+const Shape4 kComparisonShapes[] = {
+    {2, 2, 1000, 1000, 128, false},
+    {1, 2, 1000, 777, 128, true},
+    {1, 2, 333, 1000, 64, true},
+    {1, 3, 77, 45, 64, false},
+};
+
 // The two kernels on the same inputs: the same algorithm, so they differ only by fp32 summation order in
 // S and P.V (and the rare φ block that this moves across a rounding boundary). row_max and the LSE come
 // from the same exponentials and sums, so they agree to fp32 rounding.
@@ -357,8 +418,7 @@ TEST(AttnQatGpu, WgmmaForwardMatchesMmaSyncForward) {
   FW_REQUIRE_GPU();
   if (!hopper_gpu()) GTEST_SKIP() << "the wgmma forward needs an sm_90 GPU";
   uint32_t seed = 900;
-  for (const Shape4& s : {Shape4{2, 2, 1000, 1000, 128, false}, Shape4{1, 2, 1000, 777, 128, true},
-                          Shape4{1, 2, 333, 1000, 64, true}, Shape4{1, 3, 77, 45, 64, false}})
+  for (const Shape4& s : kComparisonShapes)
     for (int quantize_p : {1, 0}) {
       fastwan_attn_qat_params p = fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
       p.causal = s.causal, p.quantize_p = quantize_p;
@@ -375,6 +435,71 @@ TEST(AttnQatGpu, WgmmaForwardMatchesMmaSyncForward) {
       EXPECT_LE(eop, 3e-3);
       EXPECT_LE(e_lse, 1e-4);
       EXPECT_LE(emax, 1e-4);
+    }
+}
+
+// The backward's edge shapes (the forward's: ragged key and query tiles, a single key or query, Nq != Nk
+// both ways, causal with tiles before the diagonal skipped, exactly one wgmma CTA of 128 keys, both head
+// dims), each backward kernel from the same forward outputs against the reference.
+TEST(AttnQatGpu, BackwardKernelsMatchTheReference) {
+  FW_REQUIRE_GPU();
+  uint32_t seed = 700;
+  for (const Shape4& s : kForwardShapes) {
+    fastwan_attn_qat_params p = fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
+    p.causal = s.causal;
+    const ForwardInputs in(s, seed);
+    std::mt19937 rng(seed++ + 10000);
+    const std::vector<float> d_o = random_bf16(in.q.size(), rng, 1.0f);
+    const DeviceForward f = device_forward(s, p, in.q, in.k, in.v, kPortable);
+    const size_t rows = size_t(s.batch) * s.heads * s.seq_q;
+    std::vector<float> ro(in.q.size()), rop(in.q.size()), rlse(rows), rdq(in.q.size()), rdk(in.k.size()),
+        rdv(in.k.size());
+    ASSERT_C_OK(fastwan_attn_qat_reference_forward(&p, in.q.data(), in.k.data(), in.v.data(), ro.data(),
+                                                   rop.data(), rlse.data()));
+    // D from the O the GPU stored, as run_step explains.
+    const std::vector<float> stored_o = host_floats(f.o), stored_op = host_floats(f.o_prime);
+    ASSERT_C_OK(fastwan_attn_qat_reference_backward(&p, in.q.data(), in.k.data(), in.v.data(),
+                                                    stored_o.data(), stored_op.data(), rlse.data(),
+                                                    d_o.data(), rdq.data(), rdk.data(), rdv.data()));
+    const Tensor dod = device_bf16(d_o);
+    for (const Kernel& kernel : kBackwardKernels) {
+      if (!runs_here(kernel)) continue;
+      const Gradients g = gpu_backward(p, f, dod, kernel);
+      const double eq = rel_l2(g.dq, rdq), ek = rel_l2(g.dk, rdk), ev = rel_l2(g.dv, rdv);
+      std::printf("attn_qat backward %s %dx%d Sq %d Sk %d D %d%s: rel L2 dQ %.2e dK %.2e dV %.2e\n",
+                  kernel.name, s.batch, s.heads, s.seq_q, s.seq_k, s.d, s.causal ? " causal" : "", eq, ek,
+                  ev);
+      EXPECT_LE(eq, 3e-3) << kernel.name;
+      EXPECT_LE(ek, 3e-3) << kernel.name;
+      EXPECT_LE(ev, 3e-2) << kernel.name;  // printed: see the file comment
+    }
+  }
+  if (!hopper_gpu()) std::printf("attn_qat backward: no sm_90 GPU, the wgmma kernel was not run\n");
+}
+
+// The two backward kernels on identical inputs (the same forward outputs): the same algorithm, differing by
+// fp32 summation order, the bf16 rounding of dS that this moves, and the rare φ block of P~ it flips.
+TEST(AttnQatGpu, WgmmaBackwardMatchesMmaSyncBackward) {
+  FW_REQUIRE_GPU();
+  if (!hopper_gpu()) GTEST_SKIP() << "the wgmma backward needs an sm_90 GPU";
+  uint32_t seed = 950;
+  for (const Shape4& s : kComparisonShapes)
+    for (int dv_p : {FASTWAN_QAT_DV_FQ_NORMALIZED, FASTWAN_QAT_DV_FQ_ROW_MAX, FASTWAN_QAT_DV_EXACT}) {
+      fastwan_attn_qat_params p = fastwan_attn_qat_default_params(s.batch, s.heads, s.seq_q, s.seq_k, s.d);
+      p.causal = s.causal, p.dv_p = dv_p;
+      const ForwardInputs in(s, seed);
+      std::mt19937 rng(seed++ + 10000);
+      const Tensor d_o = device_bf16(random_bf16(in.q.size(), rng, 1.0f));
+      const DeviceForward f = device_forward(s, p, in.q, in.k, in.v, kHopper);
+      const Gradients a = gpu_backward(p, f, d_o, kHopper), b = gpu_backward(p, f, d_o, kPortable);
+      const double eq = rel_l2(a.dq, b.dq), ek = rel_l2(a.dk, b.dk), ev = rel_l2(a.dv, b.dv);
+      std::printf(
+          "attn_qat backward wgmma vs mma.sync %dx%d Sq %d Sk %d D %d%s dV %s: rel L2 dQ %.2e dK %.2e dV "
+          "%.2e\n",
+          s.batch, s.heads, s.seq_q, s.seq_k, s.d, s.causal ? " causal" : "", dv_name(dv_p), eq, ek, ev);
+      EXPECT_LE(eq, 3e-3);
+      EXPECT_LE(ek, 3e-3);
+      EXPECT_LE(ev, dv_p == FASTWAN_QAT_DV_FQ_NORMALIZED ? 3e-2 : 3e-3);
     }
 }
 

@@ -4,8 +4,8 @@
 //
 // Tensors are contiguous bf16 [batch * heads][tokens][head_dim]; lse, row_max, delta float [batch * heads]
 // [seq_q]. The kernels use the mma.sync bf16 tensor-core path (sm_80 and later), on values that bf16 holds
-// exactly: φ's outputs are an E2M1 code times an E4M3 scale. On sm_90 the forward has a wgmma + TMA kernel
-// too (forward_hopper.cu), with the same numerics.
+// exactly: φ's outputs are an E2M1 code times an E4M3 scale. On sm_90 the forward and the backward have a
+// wgmma + TMA kernel too (forward_hopper.cu, backward_hopper.cu), with the same numerics.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -48,8 +48,13 @@ struct ForwardParams {
   float *lse = nullptr, *row_max = nullptr;  // base 2, scaled-score units: m + log2(l), and m
 };
 
+// The backward's kernel, chosen as the forward's: automatic is the wgmma one on sm_90 and the mma.sync one
+// elsewhere, or what FASTWAN_ATTN_QAT_BACKWARD says (auto, hopper or portable).
+enum class BackwardKernel { automatic, portable, hopper };
+
 struct BackwardParams {
   Problem problem;
+  BackwardKernel kernel = BackwardKernel::automatic;
   DvP dv_p = DvP::fq_normalized;
   const __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr;  // Q^, K^, V^
   const __nv_bfloat16 *o_for_d = nullptr, *d_o = nullptr;        // O' (or O) and dO

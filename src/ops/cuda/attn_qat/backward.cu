@@ -16,6 +16,7 @@
 // per CTA rather than 64 halve the dQ atomics (one per query, channel and CTA) and the Q/dO tile loads.
 #include "cuda/check.h"
 #include "ops/cuda/attn_qat/attn_qat.h"
+#include "ops/cuda/attn_qat/backward_launch.h"
 #include "ops/cuda/exp2.cuh"
 #include "ops/cuda/fp4_attention.cuh"
 #include "ops/cuda/mma.cuh"
@@ -282,19 +283,13 @@ template <int D>
 void launch_backward(const BackwardParams& p, cudaStream_t stream) {
   const Problem& pb = p.problem;
   const int64_t rows = static_cast<int64_t>(pb.batch_heads) * pb.seq_q;
-  float* dq_accum = p.workspace;
-  float* delta = p.workspace + rows * D;
-  preprocess_kernel<D>
-      <<<static_cast<unsigned>((rows * 32 + 255) / 256), 256, 0, stream>>>(p, dq_accum, delta, rows);
-  FW_CUDA_CHECK_LAUNCH();
+  backward_preprocess(p, stream);
   constexpr int kSmem = sizeof(BackwardSmem<D>);
   FW_CUDA_CHECK(cudaFuncSetAttribute(backward_kernel<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
   const dim3 grid((pb.seq_k + kKeys - 1) / kKeys, pb.batch_heads);
-  backward_kernel<D><<<grid, kThreads, kSmem, stream>>>(p, dq_accum, delta);
+  backward_kernel<D><<<grid, kThreads, kSmem, stream>>>(p, p.workspace, p.workspace + rows * D);
   FW_CUDA_CHECK_LAUNCH();
-  convert_dq_kernel<<<static_cast<unsigned>((rows * D + 255) / 256), 256, 0, stream>>>(dq_accum, p.dq,
-                                                                                       pb.sm_scale, rows * D);
-  FW_CUDA_CHECK_LAUNCH();
+  backward_convert_dq(p, stream);
 }
 
 }  // namespace
@@ -304,7 +299,28 @@ int64_t backward_workspace_floats(const Problem& p) {
   return rows * p.head_dim + rows;
 }
 
-void backward(const BackwardParams& p, cudaStream_t stream) {
+void backward_preprocess(const BackwardParams& p, cudaStream_t stream) {
+  const Problem& pb = p.problem;
+  const int64_t rows = static_cast<int64_t>(pb.batch_heads) * pb.seq_q;
+  float* dq_accum = p.workspace;
+  float* delta = p.workspace + rows * pb.head_dim;
+  const auto blocks = static_cast<unsigned>((rows * 32 + 255) / 256);
+  if (pb.head_dim == 64)
+    preprocess_kernel<64><<<blocks, 256, 0, stream>>>(p, dq_accum, delta, rows);
+  else
+    preprocess_kernel<128><<<blocks, 256, 0, stream>>>(p, dq_accum, delta, rows);
+  FW_CUDA_CHECK_LAUNCH();
+}
+
+void backward_convert_dq(const BackwardParams& p, cudaStream_t stream) {
+  const Problem& pb = p.problem;
+  const int64_t n = static_cast<int64_t>(pb.batch_heads) * pb.seq_q * pb.head_dim;
+  convert_dq_kernel<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(p.workspace, p.dq,
+                                                                                pb.sm_scale, n);
+  FW_CUDA_CHECK_LAUNCH();
+}
+
+void backward_portable(const BackwardParams& p, cudaStream_t stream) {
   if (p.problem.head_dim == 64)
     launch_backward<64>(p, stream);
   else

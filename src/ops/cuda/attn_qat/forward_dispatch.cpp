@@ -1,6 +1,7 @@
-// attn_qat::forward: the wgmma kernel where the device runs sm_90a code and the shape is one it takes, else
-// the mma.sync kernel; ForwardParams::kernel or FASTWAN_ATTN_QAT_FORWARD pick one explicitly. The Hopper
-// object is built into every CUDA build (sm_90a code only), so both entries always link; what must not
+// attn_qat::forward and attn_qat::backward: the wgmma kernel where the device runs sm_90a code and the shape
+// is one it takes, else the mma.sync kernel; ForwardParams::kernel or FASTWAN_ATTN_QAT_FORWARD (and
+// BackwardParams::kernel or FASTWAN_ATTN_QAT_BACKWARD) pick one explicitly. The Hopper
+// objects are built into every CUDA build (sm_90a code only), so both entries always link; what must not
 // happen is launching it on another architecture, which has no image for it.
 #include <array>
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "cuda/check.h"
+#include "ops/cuda/attn_qat/backward_launch.h"
 #include "ops/cuda/attn_qat/forward_launch.h"
 
 namespace fastwan::cuda::attn_qat {
@@ -32,28 +34,42 @@ bool device_is_sm90() {
   return sm90;
 }
 
+bool aligned(const void* ptr) {
+  return reinterpret_cast<uintptr_t>(ptr) % 16 == 0;
+}
+
 // What the TMA tensor maps need: 16-byte aligned bases (the row strides, D * 2 bytes, always are).
 bool hopper_takes(const ForwardParams& p) {
   const int d = p.problem.head_dim;
-  auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
   return (d == 64 || d == 128) && aligned(p.q) && aligned(p.k) && aligned(p.v);
 }
 
-// FASTWAN_ATTN_QAT_FORWARD, read at every call (tests switch it between calls).
-ForwardKernel environment_choice() {
-  const char* text = std::getenv("FASTWAN_ATTN_QAT_FORWARD");
+// The same for the backward's tensor maps, and its bulk reductions into the dQ accumulator (16-byte aligned
+// rows: the workspace's base, D * 4 bytes a row).
+bool hopper_takes(const BackwardParams& p) {
+  const int d = p.problem.head_dim;
+  return (d == 64 || d == 128) && aligned(p.q) && aligned(p.k) && aligned(p.v) && aligned(p.d_o) &&
+         aligned(p.workspace);
+}
+
+// FASTWAN_ATTN_QAT_FORWARD or _BACKWARD, read at every call (tests switch them between calls).
+template <class Kernel>
+Kernel environment_choice(const char* variable) {
+  const char* text = std::getenv(variable);
   const std::string_view v = text ? text : "";
-  if (v.empty() || v == "auto") return ForwardKernel::automatic;
-  if (v == "hopper" || v == "wgmma") return ForwardKernel::hopper;
-  if (v == "portable" || v == "mma.sync") return ForwardKernel::portable;
-  FW_CHECK(false, "FASTWAN_ATTN_QAT_FORWARD must be auto, hopper or portable (got '" + std::string(v) + "')");
-  return ForwardKernel::automatic;
+  if (v.empty() || v == "auto") return Kernel::automatic;
+  if (v == "hopper" || v == "wgmma") return Kernel::hopper;
+  if (v == "portable" || v == "mma.sync") return Kernel::portable;
+  FW_CHECK(false, std::string(variable) + " must be auto, hopper or portable (got '" + std::string(v) + "')");
+  return Kernel::automatic;
 }
 
 }  // namespace
 
 void forward(const ForwardParams& p, cudaStream_t stream) {
-  ForwardKernel kernel = p.kernel == ForwardKernel::automatic ? environment_choice() : p.kernel;
+  ForwardKernel kernel = p.kernel == ForwardKernel::automatic
+                             ? environment_choice<ForwardKernel>("FASTWAN_ATTN_QAT_FORWARD")
+                             : p.kernel;
   if (kernel == ForwardKernel::automatic)
     kernel = hopper_takes(p) && device_is_sm90() ? ForwardKernel::hopper : ForwardKernel::portable;
   if (kernel == ForwardKernel::hopper) {
@@ -64,6 +80,23 @@ void forward(const ForwardParams& p, cudaStream_t stream) {
     forward_hopper(p, stream);
   } else {
     forward_portable(p, stream);
+  }
+}
+
+void backward(const BackwardParams& p, cudaStream_t stream) {
+  BackwardKernel kernel = p.kernel == BackwardKernel::automatic
+                              ? environment_choice<BackwardKernel>("FASTWAN_ATTN_QAT_BACKWARD")
+                              : p.kernel;
+  if (kernel == BackwardKernel::automatic)
+    kernel = hopper_takes(p) && device_is_sm90() ? BackwardKernel::hopper : BackwardKernel::portable;
+  if (kernel == BackwardKernel::hopper) {
+    FW_CHECK(device_is_sm90(), "attn_qat backward: the hopper kernel needs an sm_90 GPU (H100, H200)");
+    FW_CHECK(hopper_takes(p),
+             "attn_qat backward: the hopper kernel needs head_dim 64 or 128 and 16-byte aligned q, k, v, "
+             "d_o and workspace");
+    backward_hopper(p, stream);
+  } else {
+    backward_portable(p, stream);
   }
 }
 
