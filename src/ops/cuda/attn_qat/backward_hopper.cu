@@ -239,10 +239,9 @@ struct Consumer {
       fence_registers(dk);
       fence_registers(dq);
       if (lane == 0) mbarrier_arrive(&s.q_empty[stage]);  // Q^, dO, LSE, D of this stage are read
-
-        // + rowsum(dS) k over the product's keys, to the staging tile, then one bulk reduction per query row.
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
+        // + rowsum(dS) k over the product's keys, to the staging tile, then one bulk reduction per query row.
         const int row = 16 * warp + g + 8 * h;
         float sum = 0.0f;
 #pragma unroll
