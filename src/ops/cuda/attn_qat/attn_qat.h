@@ -48,8 +48,8 @@ struct ForwardParams {
   float *lse = nullptr, *row_max = nullptr;  // base 2, scaled-score units: m + log2(l), and m
 };
 
-// The backward's kernel, chosen as the forward's: automatic is the wgmma one on sm_90 and the mma.sync one
-// elsewhere, or what FASTWAN_ATTN_QAT_BACKWARD says (auto, hopper or portable).
+// The backward's kernel: automatic is the mma.sync one everywhere until the wgmma one (sm_90) has passed its
+// GPU tests, or what FASTWAN_ATTN_QAT_BACKWARD says (auto, hopper or portable).
 enum class BackwardKernel { automatic, portable, hopper };
 
 struct BackwardParams {
