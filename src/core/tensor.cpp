@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <numeric>
 #include <sstream>
@@ -12,8 +13,10 @@
 namespace fastwan {
 namespace {
 
-DeviceAllocator g_device_allocator = nullptr;
-DeviceCopy g_device_copy = nullptr;
+// Installed by the CUDA backend, possibly from several threads at once (a decoder loading beside the DiT's
+// loop), always with the same functions: atomics make that a non-race.
+std::atomic<DeviceAllocator> g_device_allocator{nullptr};
+std::atomic<DeviceCopy> g_device_copy{nullptr};
 
 std::shared_ptr<Storage> host_storage(size_t bytes) {
   auto s = std::make_shared<Storage>();
@@ -52,11 +55,11 @@ Shape contiguous_strides(const Shape& shape) {
 }
 
 void set_device_allocator(DeviceAllocator allocator) {
-  g_device_allocator = allocator;
+  g_device_allocator.store(allocator, std::memory_order_relaxed);
 }
 
 void set_device_copy(DeviceCopy copy) {
-  g_device_copy = copy;
+  g_device_copy.store(copy, std::memory_order_relaxed);
 }
 
 Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
@@ -66,8 +69,9 @@ Tensor Tensor::empty(Shape shape, DType dtype, Device device) {
   if (device == Device::cpu) {
     t.storage_ = host_storage(bytes);
   } else {
-    FW_CHECK(g_device_allocator != nullptr, "this build has no CUDA backend");
-    t.storage_ = g_device_allocator(bytes);
+    const DeviceAllocator allocate = g_device_allocator.load(std::memory_order_relaxed);
+    FW_CHECK(allocate != nullptr, "this build has no CUDA backend");
+    t.storage_ = allocate(bytes);
   }
   t.strides_ = contiguous_strides(shape);
   t.shape_ = std::move(shape);
@@ -184,11 +188,12 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::copy_to(Device to) const {
   if (to == Device::cpu && device() == Device::cpu) return clone();
-  FW_CHECK(g_device_copy != nullptr, "this build has no CUDA backend");
+  const DeviceCopy copy = g_device_copy.load(std::memory_order_relaxed);
+  FW_CHECK(copy != nullptr, "this build has no CUDA backend");
   const Tensor src = device() == Device::cpu ? contiguous() : *this;  // device strides: no gather kernel here
   FW_CHECK(src.is_contiguous(), "copy_to: expected a contiguous device tensor, got " + describe());
   Tensor out = empty(shape_, dtype_, to);
-  if (nbytes() > 0) g_device_copy(out.raw(), src.raw(), nbytes());
+  if (nbytes() > 0) copy(out.raw(), src.raw(), nbytes());
   return out;
 }
 
