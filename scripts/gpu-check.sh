@@ -262,7 +262,7 @@ if want e2e; then
     timeout 300 "$bin/fastwan" bench --e2e "${what[@]}" --device cuda --runs 3 >"$out/e2e_bench_$run.log" 2>&1 ||
       status=1
     cat "$out/e2e_bench_$run.log"
-    summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log")")
+    summary+=("bench --e2e $run: $(grep -E '^total without loading' "$out/e2e_bench_$run.log"), $(grep -E '^peak device memory' "$out/e2e_bench_$run.log" | cut -d' ' -f1-5)")
   done
   # Loading from the disk: the FP8 defaults with the model's files dropped from the page cache before each run.
   if e2e_part cold; then

@@ -88,6 +88,7 @@ Expected<E2eReport> run_e2e_bench(const GeneratePlan& plan, int runs, bool cold)
     stage(report, "gaps (total - stages)").seconds.push_back(total - stages);
     for (const auto& [name, seconds] : gaps) stage(report, name).seconds.push_back(seconds);
   }
+  if (const auto& peak = plan.device.backend.peak_device_bytes) report.peak_device_bytes = peak();
   return report;
 }
 
@@ -96,6 +97,11 @@ std::string E2eReport::table() const {
   os << "end to end, " << (stages.empty() ? 0 : stages.front().seconds.size()) << " runs: " << settings
      << "\nloading: " << loading << "\n";
   char line[160];
+  if (peak_device_bytes) {
+    std::snprintf(line, sizeof line, "peak device memory: %.2f GB (what the stages held at once)\n",
+                  static_cast<double>(*peak_device_bytes) / 1e9);
+    os << line;
+  }
   std::snprintf(line, sizeof line, "%-24s %10s %10s\n", "stage", "min s", "median s");
   os << line;
   for (const auto& s : stages) {

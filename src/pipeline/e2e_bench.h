@@ -5,6 +5,8 @@
 // or with `cold` from the disk: before each run the model's files are dropped from the page cache.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ struct E2eReport {
   // stage and after the last.
   std::vector<E2eStage> stages;
   std::string loading;  // "warm (page cache)" or, cold, what was left resident after dropping
+  // The most device memory the stages held at once over the runs (Backend::peak_device_bytes); unset on the
+  // CPU.
+  std::optional<int64_t> peak_device_bytes;
   std::string table() const;
 };
 

@@ -179,6 +179,7 @@ TEST_F(GenerateCli, BenchE2eTimesTheGeneratePathItself) {
                             "  before text encoder load", "  before denoise", "  after the last stage"})
     EXPECT_NE(r.output.find(std::string("\n") + stage), std::string::npos) << stage << " in " << r.output;
   EXPECT_NE(r.output.find("\nloading: warm"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("peak device memory"), std::string::npos) << r.output;  // the CPU has none
   // --cold: the model's files leave the page cache before each run, and the report says how much stayed.
   auto cold = run_command(fastwan_bin() + " bench --e2e --cold --model " + model() +
                           " --device cpu -W 32 -H 32 --frames 5 --runs 1");

@@ -10,6 +10,7 @@
 
 #include "common/test_util.h"
 #include "core/progress.h"
+#include "pipeline/e2e_bench.h"
 #include "pipeline/text_to_video.h"
 #include "sampler/noise.h"
 
@@ -196,6 +197,31 @@ TEST(TextToVideo, TheDecoderLoadsBesideTheLoopWhereTheBackendAllows) {
   auto r = text_to_video(fake_plan(backend, dir.file("out2.y4m"), 1.0), failed);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message(), "taehv.pth: truncated");
+}
+
+// bench --e2e's report: every stage's times over the runs, the gap before each stage and after the last, and
+// the device's peak where the backend reports one.
+TEST(E2eBench, ReportsStagesGapsAndThePeak) {
+  test::TempDir dir;
+  Events e;
+  Backend backend = fake_backend(e);
+  backend.peak_device_bytes = [] { return int64_t{5'250'000'000}; };
+  ASSERT_OK_AND_ASSIGN(E2eReport report, run_e2e_bench(fake_plan(backend, dir.file("out.y4m"), 1.0), 2));
+  ASSERT_EQ(report.peak_device_bytes, int64_t{5'250'000'000});
+  const std::string table = report.table();
+  EXPECT_NE(table.find("end to end, 2 runs: "), std::string::npos) << table;
+  EXPECT_NE(table.find("\npeak device memory: 5.25 GB"), std::string::npos) << table;
+  for (const char* row : {"\ndenoise ", "\ngaps (total - stages)", "\n  before text encoder load",
+                          "\n  before decode+write", "\n  after the last stage"})
+    EXPECT_NE(table.find(row), std::string::npos) << row << " in " << table;
+  for (const E2eStage& s : report.stages) {
+    EXPECT_EQ(s.seconds.size(), 2u) << s.name;
+    EXPECT_GE(s.min(), 0.0) << s.name;
+  }
+  backend.peak_device_bytes = nullptr;  // the CPU's: no such line
+  ASSERT_OK_AND_ASSIGN(E2eReport cpu, run_e2e_bench(fake_plan(backend, dir.file("out.y4m"), 1.0), 1));
+  EXPECT_FALSE(cpu.peak_device_bytes.has_value());
+  EXPECT_EQ(cpu.table().find("peak device memory"), std::string::npos);
 }
 
 TEST(TextToVideo, GuidanceEncodesTheNegativePromptAndCallsTheDitTwice) {
