@@ -18,11 +18,11 @@ Shape stacked(const std::vector<std::string>& names, const Shape& part) {
 
 }  // namespace
 
-std::string seconds_since(std::chrono::steady_clock::time_point start) {
+std::string CheckpointSource::summary() const {
   char text[32];
-  std::snprintf(text, sizeof text, "%.3f",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  return text;
+  std::snprintf(text, sizeof text, ", %.3f s in all",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - created_).count());
+  return uploader_.summary() + text;
 }
 
 Status CheckpointSource::upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst) {

@@ -37,9 +37,6 @@ class WeightSource {
 // on the host overlaps the copy of the last. Work queued on `stream` after get() sees the values (a staged
 // weight's until the next get_staged()); the host and other streams see them after finish() (the destructor
 // finishes too).
-// "0.214" (seconds since `start`), for the load summaries.
-std::string seconds_since(std::chrono::steady_clock::time_point start);
-
 class CheckpointSource : public WeightSource {
  public:
   CheckpointSource(const WeightStore& store, cudaStream_t stream) : store_(store), uploader_(stream) {}
@@ -48,7 +45,8 @@ class CheckpointSource : public WeightSource {
   Expected<Tensor> get(const std::vector<std::string>& names, const Shape& part) override;
   Expected<Tensor> get_staged(const std::vector<std::string>& names, const Shape& part) override;
   void finish() { uploader_.finish(); }
-  std::string summary() const { return uploader_.summary(); }  // Uploader::summary
+  // Uploader::summary, then the source's whole life so far: "..., 0.214 s in all" (for -v after a load).
+  std::string summary() const;
 
  private:
   Status upload(const std::vector<std::string>& names, const Shape& part, const Tensor& dst);
@@ -56,6 +54,7 @@ class CheckpointSource : public WeightSource {
   const WeightStore& store_;
   Uploader uploader_;
   Tensor staging_;  // bf16, grown to the largest staged weight
+  std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
 };
 
 class RandomSource : public WeightSource {

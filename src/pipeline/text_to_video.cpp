@@ -128,7 +128,7 @@ Expected<Tensor> denoise(const GeneratePlan& plan, LoadedStages& models, const P
     auto v = velocity(x, step);
     if (!v) return v;
     progress.advance(step.index + 1);
-    if (!decoder_loading.valid()) decoder_loading = start_decoder_load(plan, models);
+    if (step.index == 0 && !decoder_loading.valid()) decoder_loading = start_decoder_load(plan, models);
     return v;
   };
 

@@ -1,7 +1,5 @@
 #include "models/umt5/cuda/umt5_cuda.h"
 
-#include <chrono>
-
 #include "core/log.h"
 #include "cuda/check.h"
 #include "cuda/weight_source.h"
@@ -53,11 +51,10 @@ size_t Umt5Weights::bytes() const {
 }
 
 Expected<Umt5Weights> upload_umt5_weights(const Umt5Config& config, const WeightStore& store) {
-  const auto start = std::chrono::steady_clock::now();
   CheckpointSource src(store, nullptr);  // its own stream: the weights are complete when this returns
   auto w = build(config, src);
   src.finish();
-  log_info("text encoder weights: " + src.summary() + ", " + seconds_since(start) + " s in all");
+  log_info("text encoder weights: " + src.summary());
   return w;
 }
 

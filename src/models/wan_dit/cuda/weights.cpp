@@ -1,7 +1,5 @@
 #include "models/wan_dit/cuda/weights.h"
 
-#include <chrono>
-
 #include "core/log.h"
 #include "cuda/check.h"
 #include "cuda/device.h"
@@ -98,11 +96,10 @@ size_t DitWeights::bytes() const {
 
 Expected<DitWeights> upload_dit_weights(DeviceContext& ctx, const WanDitConfig& config,
                                         const WeightStore& store, quant::LinearMode mode) {
-  const auto start = std::chrono::steady_clock::now();
   CheckpointSource src(store, ctx.stream());  // the stream Linear::create quantizes on
   auto w = build(ctx, config, src, mode);
   src.finish();
-  log_info("transformer weights: " + src.summary() + ", " + seconds_since(start) + " s in all");
+  log_info("transformer weights: " + src.summary());
   return w;
 }
 
